@@ -1,0 +1,496 @@
+"""Deterministic escalation: vocabulary and combination rules kept as YAML data.
+
+The level never comes from a model. Rule files are validated on load; a bad file leaves the
+previous good rules in force and is reported with its file, line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from advisor.errors import RulesError
+from advisor.models import Flag, Level, ScoredChunk, Turn
+
+log = logging.getLogger(__name__)
+
+Category = Literal["item", "end_user", "activity", "mitigating"]
+RuleKind = Literal["item", "destination", "end_user", "listed_party", "activity"]
+Regime = Literal["embargo", "occupied_region", "russia_belarus", "watch", "none"]
+ATOM = re.compile(
+    r"^(place|group|regime|item|end_user|activity|mitigating|party):([A-Za-z0-9_:*.-]+)$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlaceSpec(_Strict):
+    id: str
+    name: str
+    kind: Literal["country", "region"] = "country"
+    names: list[str] = Field(min_length=1)
+    demonyms: list[str] = Field(default_factory=list)
+    cities: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    regime: Regime = "none"
+    citation: str = ""
+    note: str = ""
+    exclude: list[str] = Field(default_factory=list)
+
+
+class GroupSpec(_Strict):
+    id: str
+    name: str
+    citation: str = "Supplement No. 1 to 15 CFR Part 740"
+
+
+class TriggerSpec(_Strict):
+    id: str
+    category: Category
+    label: str
+    patterns: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("patterns", "exclude")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _pattern_regex(value)
+        return values
+
+
+class Condition(_Strict):
+    all: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    @field_validator("all", "any", "none")
+    @classmethod
+    def _atoms(cls, values: list[str]) -> list[str]:
+        for value in values:
+            for atom in value.split("|"):
+                if not ATOM.match(atom.strip()):
+                    raise ValueError(
+                        f"{atom!r} is not a condition; write kind:name, e.g. group:E:1, "
+                        "item:intrusion, or alternatives joined by |"
+                    )
+        return values
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        if not (self.all or self.any):
+            raise ValueError("a rule needs at least one 'all' or 'any' condition")
+        return self
+
+
+class RuleSpec(_Strict):
+    id: str
+    level: Level
+    kind: RuleKind
+    when: Condition
+    reason: str
+    citation: str
+    next_step: str
+    lowered_by: list[str] = Field(default_factory=list)
+    lower_to: Level = Level.REVIEW
+
+    @model_validator(mode="after")
+    def _mitigation_only_for_items(self) -> RuleSpec:
+        if self.lowered_by and self.kind != "item":
+            raise ValueError(
+                f"lowered_by is only allowed on kind: item rules; a {self.kind} flag is never lowered"
+            )
+        for atom in self.lowered_by:
+            if not atom.startswith("mitigating:"):
+                raise ValueError(f"lowered_by takes mitigating:<id> facts, not {atom!r}")
+        if self.lower_to.rank >= self.level.rank and self.lowered_by:
+            raise ValueError("lower_to must be below level")
+        return self
+
+
+class RuleFile(_Strict):
+    """Any rules file may hold any of these sections; they are merged across files."""
+
+    country_groups: list[GroupSpec] = Field(default_factory=list)
+    places: list[PlaceSpec] = Field(default_factory=list)
+    triggers: list[TriggerSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    negation_cues: list[str] = Field(default_factory=list)
+    scope_breaks: list[str] = Field(default_factory=list)
+
+
+def _pattern_regex(pattern: str) -> str:
+    """``re:`` is a raw regex, ``cs:`` a case-sensitive phrase, anything else a phrase."""
+    if pattern.startswith("re:"):
+        body = pattern[3:]
+    elif pattern.startswith("cs:"):
+        body = "(?-i:" + _phrase(pattern[3:]) + ")"
+    else:
+        body = _phrase(pattern)
+    try:
+        re.compile(body)
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
+    return body
+
+
+def _phrase(text: str) -> str:
+    words = [re.escape(w) for w in text.split()]
+    return r"[\s\-]+".join(words)
+
+
+def _alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    bodies = [_pattern_regex(p) for p in patterns]
+    if not bodies:
+        return None
+    bodies.sort(key=len, reverse=True)
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(bodies) + r")(?![A-Za-z0-9])", re.I)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line of the YAML node a pydantic error points at (best effort)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            nxt = node.value[part] if part < len(node.value) else None
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node = nxt
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_rule_file(path: Path) -> RuleFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise RulesError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}, line 1: expected a mapping with places/triggers/rules sections")
+    try:
+        return RuleFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:5]:
+            loc = tuple(err["loc"])
+            line = _line_of(root, loc)
+            where = ".".join(str(p) for p in loc)
+            problems.append(f"{path}, line {line}, field {where}: {err['msg']}")
+        raise RulesError("; ".join(problems)) from exc
+
+
+@dataclass
+class Mention:
+    kind: str
+    id: str
+    text: str
+    start: int
+    negated: bool
+
+
+@dataclass
+class RuleSet:
+    """Merged, cross-checked rules ready to evaluate."""
+
+    groups: dict[str, GroupSpec]
+    places: dict[str, PlaceSpec]
+    triggers: dict[str, TriggerSpec]
+    rules: list[RuleSpec]
+    negation: re.Pattern[str]
+    breaks: set[str]
+    digest: str
+    place_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    trigger_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    exclude_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path) -> RuleSet:
+        files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+        if not files:
+            raise RulesError(f"{folder}: no rule files (*.yaml) found")
+        merged = RuleFile()
+        digest = hashlib.sha256()
+        for path in files:
+            part = load_rule_file(path)
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            for key in RuleFile.model_fields:
+                getattr(merged, key).extend(getattr(part, key))
+        return cls.build(merged, digest.hexdigest()[:16], origin=str(folder))
+
+    @classmethod
+    def build(cls, spec: RuleFile, digest: str, origin: str = "rules") -> RuleSet:
+        problems: list[str] = []
+        groups = _unique(spec.country_groups, "country group", problems)
+        places = _unique(spec.places, "place", problems)
+        triggers = _unique(spec.triggers, "trigger", problems)
+        _unique(spec.rules, "rule", problems)
+        for place in places.values():
+            problems += [
+                f"place {place.id}: unknown country group {g!r}" for g in place.groups
+                if g not in groups
+            ]
+        for rule in spec.rules:
+            atoms = [*rule.when.all, *rule.when.any, *rule.when.none, *rule.lowered_by]
+            for atom in (a.strip() for entry in atoms for a in entry.split("|")):
+                problem = _check_atom(atom, groups, places, triggers)
+                if problem:
+                    problems.append(f"rule {rule.id}: {problem}")
+        if not spec.negation_cues:
+            problems.append("negation_cues: at least one cue is required")
+        if problems:
+            raise RulesError(f"{origin}: " + "; ".join(problems[:8]))
+        ruleset = cls(
+            groups=groups,
+            places=places,
+            triggers=triggers,
+            rules=spec.rules,
+            negation=re.compile(
+                r"(?<![A-Za-z])(?:" + "|".join(_phrase(c) for c in spec.negation_cues) + r")$",
+                re.I,
+            ),
+            breaks={b.lower() for b in spec.scope_breaks},
+            digest=digest,
+        )
+        for place in places.values():
+            pattern = _alternation([*place.names, *place.demonyms, *place.cities])
+            if pattern:
+                ruleset.place_res[place.id] = pattern
+            excl = _alternation(place.exclude)
+            if excl:
+                ruleset.exclude_res["place:" + place.id] = excl
+        for trig in triggers.values():
+            pattern = _alternation(trig.patterns)
+            if pattern:
+                ruleset.trigger_res[trig.id] = pattern
+            excl = _alternation(trig.exclude)
+            if excl:
+                ruleset.exclude_res[f"{trig.category}:{trig.id}"] = excl
+        return ruleset
+
+    def mentions(self, text: str) -> list[Mention]:
+        found: list[Mention] = []
+        for pid, pattern in self.place_res.items():
+            found += self._scan(text, "place", pid, pattern, self.exclude_res.get("place:" + pid))
+        for tid, pattern in self.trigger_res.items():
+            cat = self.triggers[tid].category
+            found += self._scan(text, cat, tid, pattern, self.exclude_res.get(f"{cat}:{tid}"))
+        return found
+
+    def _scan(
+        self,
+        text: str,
+        kind: str,
+        ident: str,
+        pattern: re.Pattern[str],
+        exclude: re.Pattern[str] | None,
+    ) -> list[Mention]:
+        spans = [(m.start(), m.end()) for m in exclude.finditer(text)] if exclude else []
+        out = []
+        for m in pattern.finditer(text):
+            if any(s <= m.start() and m.end() <= e for s, e in spans):
+                continue
+            out.append(Mention(kind, ident, m.group(0), m.start(), self._negated(text, m)))
+        return out
+
+    def _negated(self, text: str, match: re.Match[str]) -> bool:
+        """A cue shortly before the mention, in the same clause, negates it.
+
+        Doubt resolves towards flagging: a clause break (if, whether, but, ...) ends the
+        search, so "not sure whether he is Iranian" still counts as a mention.
+        """
+        if text[max(0, match.start() - 4) : match.start()].lower() == "non-":
+            return True
+        clause = re.split(r"[.;!?\n]", text[: match.start()])[-1]
+        tokens = re.findall(r"[A-Za-z'][A-Za-z'-]*|,", clause)[-7:]
+        window: list[str] = []
+        for token in reversed(tokens):
+            if token == "," or token.lower() in self.breaks:
+                break
+            window.insert(0, token)
+        for i in range(len(window)):
+            if self.negation.search(" ".join(window[: i + 1])):
+                return True
+        after = text[match.end() : match.end() + 40]
+        return bool(
+            re.match(
+                r"^\s*(?:\w+\s+)?(?:is|are|was|were|will|would|does|do|did|has|have)"
+                r"(?:\s+not|n't|\s+never)\b",
+                after,
+                re.I,
+            )
+        )
+
+
+def _unique(items: list[Any], what: str, problems: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if item.id in out:
+            problems.append(f"duplicate {what} id {item.id!r}")
+        out[item.id] = item
+    return out
+
+
+def _check_atom(atom: str, groups: dict, places: dict, triggers: dict) -> str | None:
+    kind, _, name = atom.partition(":")
+    if name == "*" or kind == "party":
+        return None
+    if kind == "group" and name not in groups:
+        return f"unknown country group in {atom!r}"
+    if kind == "place" and name not in places:
+        return f"unknown place in {atom!r}"
+    if kind in ("item", "end_user", "activity", "mitigating"):
+        trig = triggers.get(name)
+        if trig is None:
+            return f"unknown trigger in {atom!r}"
+        if trig.category != kind:
+            return f"{atom!r}: trigger {name!r} is a {trig.category}, not {kind}"
+    return None
+
+
+@dataclass
+class Assessment:
+    level: Level
+    flags: list[Flag]
+    mentions: list[Mention]
+
+
+PartyScreen = Callable[[str], list[Flag]]
+
+
+class EscalationEngine:
+    """question + conversation (+ retrieved chunks) -> flags -> level.
+
+    Rules are re-read when their files change; if the new files are invalid the last good
+    rules stay in force and ``last_error`` says why.
+    """
+
+    def __init__(self, folder: Path, party_screen: PartyScreen | None = None) -> None:
+        self.folder = folder
+        self.party_screen = party_screen
+        self.last_error: str | None = None
+        self._stamp = self._files_stamp()
+        self.rules = RuleSet.load(folder)
+
+    def _files_stamp(self) -> tuple[tuple[str, float, int], ...]:
+        try:
+            return tuple(
+                (p.name, p.stat().st_mtime, p.stat().st_size)
+                for p in sorted(self.folder.glob("*.y*ml"))
+            )
+        except OSError:
+            return ()
+
+    def refresh(self) -> bool:
+        """Reload when the files changed; True when new rules were taken."""
+        stamp = self._files_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return self.reload()
+
+    def reload(self) -> bool:
+        try:
+            self.rules = RuleSet.load(self.folder)
+        except RulesError as exc:
+            self.last_error = str(exc)
+            log.error("rules not reloaded, previous rules stay in force: %s", exc)
+            return False
+        self.last_error = None
+        return True
+
+    @property
+    def digest(self) -> str:
+        return self.rules.digest
+
+    def assess(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        chunks: list[ScoredChunk] | None = None,
+    ) -> Assessment:
+        self.refresh()
+        texts = [t.content for t in history or [] if t.role == "user"] + [question]
+        mentions = [m for text in texts for m in self.rules.mentions(text)]
+        facts = self._facts(mentions)
+        flags = [f for rule in self.rules.rules if (f := self._fire(rule, facts, mentions))]
+        if self.party_screen is not None:
+            flags += self.party_screen("\n".join(texts))
+        flags.sort(key=lambda f: -f.level.rank)
+        return Assessment(Level.highest([f.level for f in flags]), flags, mentions)
+
+    def _facts(self, mentions: list[Mention]) -> dict[str, list[Mention]]:
+        facts: dict[str, list[Mention]] = {}
+        for m in mentions:
+            if m.negated:
+                continue
+            keys = [f"{m.kind}:{m.id}", f"{m.kind}:*"]
+            if m.kind == "place":
+                place = self.rules.places[m.id]
+                keys += [f"group:{g}" for g in place.groups] + [f"regime:{place.regime}"]
+            for key in keys:
+                facts.setdefault(key, []).append(m)
+        return facts
+
+    def _fire(
+        self, rule: RuleSpec, facts: dict[str, list[Mention]], mentions: list[Mention]
+    ) -> Flag | None:
+        cond = rule.when
+        if not all(_holds(entry, facts) for entry in cond.all):
+            return None
+        if cond.any and not any(_holds(entry, facts) for entry in cond.any):
+            return None
+        if any(_holds(entry, facts) for entry in cond.none):
+            return None
+        used = [
+            m
+            for entry in [*cond.all, *cond.any]
+            for atom in entry.split("|")
+            for m in facts.get(atom.strip(), [])
+        ]
+        places = sorted({self.rules.places[m.id].name for m in used if m.kind == "place"})
+        items = sorted({self.rules.triggers[m.id].label for m in used if m.kind != "place"})
+        level, reason = rule.level, rule.reason
+        mitigations = [a for a in rule.lowered_by if a in facts]
+        if mitigations:
+            level = rule.lower_to
+            labels = ", ".join(self.rules.triggers[a.split(":", 1)[1]].label for a in mitigations)
+            reason = f"{reason} Lowered to {level.value} because the question says: {labels}."
+        values = {"places": ", ".join(places) or "the destination", "items": ", ".join(items)}
+        return Flag(
+            id=rule.id,
+            level=level,
+            reason=_fill(reason, values),
+            citation=rule.citation,
+            next_step=_fill(rule.next_step, values),
+            matched=sorted({m.text for m in used}),
+        )
+
+
+def _holds(entry: str, facts: dict[str, list[Mention]]) -> bool:
+    """An entry holds when any of its |-separated alternatives is a fact."""
+    return any(atom.strip() in facts for atom in entry.split("|"))
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(places|items)\}", lambda m: values[m.group(1)], template)

@@ -1,0 +1,155 @@
+"""Typed data passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DocType = Literal["guidance", "checklist", "template", "regulation", "faq"]
+Jurisdiction = Literal["US-EAR", "US-ITAR", "US-OFAC", "EU", "UK", "Wassenaar", "general"]
+
+
+class Level(StrEnum):
+    """Escalation levels, ordered from harmless to stop-now."""
+
+    NONE = "none"
+    REVIEW = "review"
+    ESCALATE = "escalate"
+    PROHIBITED = "prohibited"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def highest(cls, levels: list[Level]) -> Level:
+        return max(levels, key=lambda lv: lv.rank, default=cls.NONE)
+
+
+_RANK = {Level.NONE: 0, Level.REVIEW: 1, Level.ESCALATE: 2, Level.PROHIBITED: 3}
+
+
+class DocMeta(BaseModel):
+    """Front matter of a corpus document; every field is optional except what loaders infer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    doc_type: DocType = "guidance"
+    jurisdiction: Jurisdiction = "general"
+    topics: list[str] = Field(default_factory=list)
+    source_refs: list[str] = Field(default_factory=list)
+    effective_date: str | None = None
+    version: str | None = None
+    owner: str | None = None
+
+
+class Page(BaseModel):
+    """A unit of loaded text: a PDF page, or the whole body of a text document."""
+
+    text: str
+    page: int | None = None
+
+
+class LoadedDocument(BaseModel):
+    """A file read from disk, before chunking."""
+
+    source: str
+    doc_id: str
+    content_hash: str
+    meta: DocMeta
+    pages: list[Page]
+    warnings: list[str] = Field(default_factory=list)
+    cfr_title: int | None = None
+
+
+class Chunk(BaseModel):
+    """A retrievable passage with everything a citation needs."""
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    position: int
+    heading_path: str = ""
+    section: str | None = None
+    page: int | None = None
+    doc_type: str = "guidance"
+    jurisdiction: str = "general"
+    version: str | None = None
+    effective_date: str | None = None
+    doc_hash: str = ""
+    cfr_title: int | None = None
+
+    @property
+    def section_label(self) -> str | None:
+        """"15 CFR 746.8" when the chunk sits under a regulation section heading."""
+        if self.section is None:
+            return None
+        return f"{self.cfr_title} CFR {self.section}" if self.cfr_title else f"§ {self.section}"
+
+
+class ScoredChunk(BaseModel):
+    chunk: Chunk
+    score: float
+
+
+class Flag(BaseModel):
+    """One reason for an escalation level, traceable to a rule and a regulation."""
+
+    id: str
+    level: Level
+    reason: str
+    citation: str
+    next_step: str = ""
+    matched: list[str] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str = ""
+    title: str
+    section: str | None = None
+    page: int | None = None
+    source: str
+    text: str
+    score: float
+    version: str | None = None
+    effective_date: str | None = None
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Answer(BaseModel):
+    """The fixed JSON contract evaluators and integrations read."""
+
+    question: str
+    answer: str
+    level: Level
+    flags: list[Flag] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    in_scope: bool = True
+    model: str = "extractive"
+    latency_ms: float = 0.0
+    fallback: bool = False
+    prompt_version: str | None = None
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    documents: int = 0
+    chunks: int = 0
+    skipped: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

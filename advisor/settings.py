@@ -1,0 +1,73 @@
+"""One settings object, read from ``ADVISOR_*`` variables at the edge and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def configure_offline() -> None:
+    """Force the offline, no-telemetry environment before any model or UI library runs.
+
+    Called by ``build_advisor`` and the CLI so that every way of starting the app is offline.
+    """
+    for key, value in OFFLINE_ENV.items():
+        os.environ[key] = value
+
+
+class Settings(BaseSettings):
+    """Every tunable of the advisor. README's configuration table mirrors these fields."""
+
+    model_config = SettingsConfigDict(env_prefix="ADVISOR_", extra="ignore")
+
+    data_dir: Path = Field(Path(".advisor"), description="Where the index and records live.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
+    rules_dir: Path = Field(Path("corpus/rules"), description="Escalation rules (YAML).")
+    prompts_dir: Path = Field(Path("prompts"), description="Prompt files for LLM writers.")
+    collection: str = Field("export_advisor", description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://host:8000.")
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description="Bundled model name, or a local sentence-transformers path.",
+    )
+    chunk_size: int = Field(1000, ge=200, le=8000, description="Target chunk size (characters).")
+    chunk_overlap: int = Field(150, ge=0, le=2000, description="Overlap between chunks.")
+    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    min_relevance: float = Field(
+        0.35, ge=0.0, le=1.0, description="Below this top score a question is out of scope."
+    )
+    max_question_chars: int = Field(4000, ge=100, description="Longest question accepted.")
+    history_turns: int = Field(2, ge=0, le=10, description="Earlier turns used for retrieval.")
+    office_contact: str = Field(
+        "your institution's export control office",
+        description="Who to contact, shown in every answer.",
+    )
+    llm: str = Field("extractive", description="Answer writer: extractive or a chat model.")
+    host: str = Field("127.0.0.1", description="Address the app listens on.")
+    port: int = Field(7860, description="Port the app listens on.")
+
+    def resolved(self) -> Settings:
+        """Absolute paths, so sources and ids do not depend on the working directory."""
+        return self.model_copy(
+            update={
+                "data_dir": self.data_dir.expanduser().resolve(),
+                "corpus_dir": self.corpus_dir.expanduser().resolve(),
+                "rules_dir": self.rules_dir.expanduser().resolve(),
+                "prompts_dir": self.prompts_dir.expanduser().resolve(),
+            }
+        )
