@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         "your institution's export control office",
         description="Who to contact, shown in every answer.",
     )
+    screening_path: Path = Field(
+        Path("corpus/screening/consolidated-screening-list-sample.csv"),
+        description="Consolidated Screening List file (CSV or JSON).",
+    )
+    screening_threshold: float = Field(
+        88.0, ge=50.0, le=100.0, description="Fuzzy name-match score (0-100) that counts as a hit."
+    )
     llm: str = Field("extractive", description="Answer writer: extractive or a chat model.")
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
@@ -69,5 +76,6 @@ class Settings(BaseSettings):
                 "corpus_dir": self.corpus_dir.expanduser().resolve(),
                 "rules_dir": self.rules_dir.expanduser().resolve(),
                 "prompts_dir": self.prompts_dir.expanduser().resolve(),
+                "screening_path": self.screening_path.expanduser().resolve(),
             }
         )

@@ -1,0 +1,235 @@
+"""Answer writers. The extractive writer composes answers only from retrieved sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from advisor.chunking import split_sentences
+from advisor.models import Citation, Flag, Level, ScoredChunk
+
+BOTTOM_LINE = {
+    Level.NONE: "No escalation trigger was found in your question. The passages below set out "
+    "the rules that apply; check that your facts match them.",
+    Level.REVIEW: "Check this before you proceed: something in your question usually needs a "
+    "classification, a checklist or a quick review by {office}.",
+    Level.ESCALATE: "Stop and contact {office} before you proceed: a licence or a formal "
+    "determination is likely needed.",
+    Level.PROHIBITED: "Do not proceed. As described, this is prohibited without a government "
+    "licence that is generally denied; contact {office} now.",
+}
+NEXT_STEPS = {
+    Level.NONE: "Keep a note of what you shared and with whom; ask {office} if the facts change.",
+    Level.REVIEW: "Use the matching checklist in the corpus, and ask {office} if any answer is "
+    "unclear.",
+    Level.ESCALATE: "Send {office} a short description: what will be shared or shipped, to whom "
+    "(name, institution, country, citizenship) and why.",
+    Level.PROHIBITED: "Do not send, show, ship or discuss the item or technology; "
+    "contact {office} before anything else happens.",
+}
+LEVEL_LABEL = {
+    Level.NONE: "NONE",
+    Level.REVIEW: "REVIEW",
+    Level.ESCALATE: "ESCALATE",
+    Level.PROHIBITED: "PROHIBITED",
+}
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass
+class Draft:
+    """What a writer returns: markdown text and the passages it cites, numbered from 1."""
+
+    text: str
+    citations: list[Citation]
+
+
+class AnswerWriter(Protocol):
+    name: str
+
+    def write(
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        flags: list[Flag],
+        level: Level,
+        question_vector: list[float] | None = None,
+    ) -> Draft: ...
+
+    def stream(
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        flags: list[Flag],
+        level: Level,
+        question_vector: list[float] | None = None,
+    ) -> Iterator[str | Draft]: ...
+
+
+def notice(office: str) -> str:
+    return (
+        f"_This is guidance generated from a curated corpus, not legal advice. "
+        f"For a decision, contact {office}._"
+    )
+
+
+def flags_block(flags: list[Flag]) -> str:
+    if not flags:
+        return ""
+    lines = ["**Why this level**"]
+    lines += [f"- **{f.level.value.upper()}**: {f.reason} ({f.citation})" for f in flags]
+    return "\n".join(lines)
+
+
+def citation_for(n: int, hit: ScoredChunk) -> Citation:
+    chunk = hit.chunk
+    return Citation(
+        n=n,
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.id,
+        title=chunk.title,
+        section=chunk.section_label or (chunk.heading_path or None),
+        page=chunk.page,
+        source=chunk.source,
+        text=chunk.text,
+        score=hit.score,
+        version=chunk.version,
+        effective_date=chunk.effective_date,
+    )
+
+
+def out_of_scope_text(office: str) -> str:
+    return (
+        "The curated corpus does not cover this question, so no cited answer can be given. "
+        f"For export-control questions outside the corpus, contact {office}; for other "
+        "topics, ask the office responsible for them."
+    )
+
+
+def _clean(sentence: str) -> str:
+    sentence = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?", "", sentence)
+    sentence = sentence.replace("**", "").replace("__", "")
+    return " ".join(sentence.split())
+
+
+@dataclass
+class ExtractiveWriter:
+    """Bottom line from the level, then the most relevant retrieved sentences with [n].
+
+    Needs no LLM: every statement except the fixed bottom line, flag reasons and next steps
+    is a sentence copied from a cited passage, so nothing can be invented.
+    """
+
+    embeddings: Embeddings
+    office: str
+    max_sentences: int = 5
+    per_passage: int = 2
+    passages: int = 4
+    name: str = "extractive"
+
+    def _select(
+        self, question: str, hits: list[ScoredChunk], question_vector: list[float] | None
+    ) -> list[tuple[int, str]]:
+        candidates: list[tuple[int, str]] = []
+        for index, hit in enumerate(hits[: self.passages]):
+            for sentence in split_sentences(hit.chunk.text):
+                cleaned = _clean(sentence)
+                if 40 <= len(cleaned) <= 600 and not cleaned.startswith("#"):
+                    candidates.append((index, cleaned))
+        if not candidates:
+            return []
+        qv = np.asarray(
+            question_vector if question_vector is not None else self.embeddings.embed_query(question)
+        )
+        sv = np.asarray(self.embeddings.embed_documents([c[1] for c in candidates]))
+        sims = sv @ qv / (np.linalg.norm(sv, axis=1) * np.linalg.norm(qv) + 1e-9)
+        scored = sorted(
+            range(len(candidates)),
+            key=lambda i: -(sims[i] + 0.25 * hits[candidates[i][0]].score),
+        )
+        chosen: list[int] = []
+        per: dict[int, int] = {}
+        seen: set[str] = set()
+        for i in scored:
+            passage, text = candidates[i]
+            key = text.lower()[:80]
+            if per.get(passage, 0) >= self.per_passage or key in seen:
+                continue
+            chosen.append(i)
+            per[passage] = per.get(passage, 0) + 1
+            seen.add(key)
+            if len(chosen) >= self.max_sentences:
+                break
+        chosen.sort(key=lambda i: (candidates[i][0], i))
+        return [candidates[i] for i in chosen]
+
+    def write(
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        flags: list[Flag],
+        level: Level,
+        question_vector: list[float] | None = None,
+    ) -> Draft:
+        parts = list(self._parts(question, hits, flags, level, question_vector))
+        draft = parts[-1]
+        assert isinstance(draft, Draft)
+        return draft
+
+    def stream(
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        flags: list[Flag],
+        level: Level,
+        question_vector: list[float] | None = None,
+    ) -> Iterator[str | Draft]:
+        yield from self._parts(question, hits, flags, level, question_vector)
+
+    def _parts(
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        flags: list[Flag],
+        level: Level,
+        question_vector: list[float] | None,
+    ) -> Iterator[str | Draft]:
+        office = self.office
+        blocks: list[str] = [
+            f"**Bottom line ({LEVEL_LABEL[level]}):** {BOTTOM_LINE[level].format(office=office)}"
+        ]
+        yield blocks[0]
+        selected = self._select(question, hits, question_vector)
+        numbers: dict[int, int] = {}
+        citations: list[Citation] = []
+        for passage, _ in selected:
+            if passage not in numbers:
+                numbers[passage] = len(numbers) + 1
+                citations.append(citation_for(numbers[passage], hits[passage]))
+        if selected:
+            lines = ["**What the corpus says**"]
+            lines += [f"- {text} [{numbers[p]}]" for p, text in selected]
+            blocks.append("\n".join(lines))
+            yield blocks[-1]
+        if flags:
+            blocks.append(flags_block(flags))
+            yield blocks[-1]
+        steps = [f.next_step for f in flags if f.next_step]
+        steps.append(NEXT_STEPS[level].format(office=office))
+        unique = list(dict.fromkeys(s.replace("your export control office", office) for s in steps))
+        blocks.append("**Next steps**\n" + "\n".join(f"- {s}" for s in unique[:5]))
+        yield blocks[-1]
+        blocks.append(notice(office))
+        yield blocks[-1]
+        yield Draft(text="\n\n".join(blocks), citations=citations)
+
+
+def markers_valid(text: str, citations: list[Citation]) -> bool:
+    """Every [n] in the text points to a returned citation."""
+    numbers = {c.n for c in citations}
+    return all(int(m) in numbers for m in MARKER.findall(text))

@@ -1,0 +1,148 @@
+"""The pipeline, wired in one place: question -> retrieval -> escalation -> answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from advisor.answer import AnswerWriter, Draft, ExtractiveWriter, notice, out_of_scope_text
+from advisor.chunking import Chunker
+from advisor.errors import InputError
+from advisor.escalation import EscalationEngine
+from advisor.ingest import Ingestor
+from advisor.models import Answer, Level, ScoredChunk, Turn
+from advisor.retrieval import CorpusRetriever
+from advisor.settings import Settings, configure_offline
+from advisor.store import ChunkStore, build_embeddings, open_store
+
+
+@dataclass
+class Traced:
+    """An answer with every passage retrieved for it, for evaluation and audit."""
+
+    answer: Answer
+    hits: list[ScoredChunk]
+
+
+@dataclass
+class Advisor:
+    """Answers questions; the app, the CLI and the evaluation suite all use this one object."""
+
+    settings: Settings
+    retriever: CorpusRetriever
+    escalation: EscalationEngine
+    writer: AnswerWriter
+
+    @property
+    def store(self) -> ChunkStore:
+        return self.retriever.store
+
+    def check_question(self, question: str) -> str:
+        text = (question or "").strip()
+        if not text:
+            raise InputError("the question is empty; describe your situation in a sentence or two")
+        if len(text) > self.settings.max_question_chars:
+            raise InputError(
+                f"the question is {len(text):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Shorten it to the facts that matter."
+            )
+        return text
+
+    def _retrieval_query(self, question: str, history: list[Turn]) -> str:
+        """Follow-ups like "and if he lives in Tehran?" need the earlier turns to retrieve well."""
+        earlier = [t.content for t in history if t.role == "user"][-self.settings.history_turns :]
+        if not earlier or self.settings.history_turns == 0:
+            return question
+        return "\n".join([*earlier, question])[-2000:]
+
+    def _prepare(
+        self, question: str, history: list[Turn] | None
+    ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], bool]:
+        text = self.check_question(question)
+        turns = list(history or [])
+        query = self._retrieval_query(text, turns)
+        vector = self.store.embed_query(query)
+        hits = self.retriever.retrieve(query, vector=vector)
+        relevant = bool(hits) and hits[0].score >= self.settings.min_relevance
+        return text, turns, hits, vector, relevant
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        return self.ask_traced(question, history).answer
+
+    def ask_traced(self, question: str, history: list[Turn] | None = None) -> Traced:
+        traced: Traced | None = None
+        for part in self.stream_traced(question, history):
+            if isinstance(part, Traced):
+                traced = part
+        assert traced is not None
+        return traced
+
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text as it grows, then the finished ``Answer``."""
+        for part in self.stream_traced(question, history):
+            yield part.answer if isinstance(part, Traced) else part
+
+    def stream_traced(
+        self, question: str, history: list[Turn] | None = None
+    ) -> Iterator[str | Traced]:
+        started = time.perf_counter()
+        text, turns, hits, vector, relevant = self._prepare(question, history)
+        assessment = self.escalation.assess(text, turns, hits)
+        in_scope = relevant or bool(assessment.flags)
+        if not in_scope:
+            body = f"{out_of_scope_text(self.settings.office_contact)}\n\n" + notice(
+                self.settings.office_contact
+            )
+            yield body
+            draft = Draft(text=body, citations=[])
+        else:
+            usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
+            shown = ""
+            draft = Draft(text="", citations=[])
+            for part in self.writer.stream(text, usable, assessment.flags, assessment.level, vector):
+                if isinstance(part, Draft):
+                    draft = part
+                else:
+                    shown = f"{shown}\n\n{part}" if shown else part
+                    yield shown
+        answer = Answer(
+            question=text,
+            answer=draft.text,
+            level=assessment.level if in_scope else Level.NONE,
+            flags=assessment.flags,
+            citations=draft.citations,
+            in_scope=in_scope,
+            model=self.writer.name,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        yield Traced(answer=answer, hits=hits)
+
+
+def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True) -> Ingestor:
+    return Ingestor(
+        store=store,
+        chunker=Chunker(settings.chunk_size, settings.chunk_overlap),
+        base=settings.corpus_dir.parent,
+        progress=progress,
+    )
+
+
+def build_advisor(settings: Settings, *, embeddings=None, ensure_index: bool = True) -> Advisor:  # type: ignore[no-untyped-def]
+    """Assemble every stage from one settings object.
+
+    With ``ensure_index`` the corpus is synced first, so a fresh checkout answers at once and
+    an edited corpus is picked up (unchanged documents are not re-embedded).
+    """
+    configure_offline()
+    settings = settings.resolved()
+    embeddings = embeddings or build_embeddings(settings)
+    store = open_store(settings, embeddings, create=ensure_index)
+    if ensure_index and settings.corpus_dir.exists():
+        build_ingestor(settings, store, progress=False).sync([settings.corpus_dir])
+    return Advisor(
+        settings=settings,
+        retriever=CorpusRetriever(store=store, k=settings.top_k),
+        escalation=EscalationEngine(settings.rules_dir),
+        writer=ExtractiveWriter(embeddings=embeddings, office=settings.office_contact),
+    )
