@@ -1,0 +1,14 @@
+"""Start the web app with the settings from the environment (same as `advisor serve`)."""
+
+from advisor.settings import Settings, configure_offline
+
+
+def main() -> None:
+    configure_offline()
+    from advisor.ui import serve
+
+    serve(Settings())
+
+
+if __name__ == "__main__":
+    main()
