@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import RulesError
+from advisor.escalation import EscalationEngine, RuleSet, load_rule_file
+from advisor.models import Level, Turn
+from tests.conftest import RULES
+
+N, R, E, P = Level.NONE, Level.REVIEW, Level.ESCALATE, Level.PROHIBITED
+
+
+@pytest.fixture(scope="module")
+def engine() -> EscalationEngine:
+    return EscalationEngine(RULES)
+
+
+EMBARGO_PHRASINGS = [
+    # (phrase completing "Can I send our unpublished exploit code to a colleague ...")
+    "in Iran", "in Tehran", "in Isfahan", "at a university in Mashhad", "who is Iranian",
+    "in the Islamic Republic of Iran",
+    "in North Korea", "in the DPRK", "in Pyongyang", "who is North Korean",
+    "in Syria", "in Damascus", "in Aleppo", "who is Syrian",
+    "in Cuba", "in Havana", "who is Cuban",
+    "in Crimea", "in Sevastopol", "in Simferopol", "in Yalta",
+    "in Donetsk", "in the so-called DNR", "in Luhansk", "in Lugansk", "in the LNR",
+]
+
+
+@pytest.mark.parametrize("where", EMBARGO_PHRASINGS)
+def test_controlled_code_to_every_embargoed_place_is_prohibited(engine, where: str) -> None:
+    result = engine.assess(f"Can I send our unpublished exploit code to a colleague {where}?")
+    assert result.level == P, [f.id for f in result.flags]
+    assert all(f.citation and f.reason for f in result.flags)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "We are planning a workshop in Havana next spring.",
+        "My new PhD student is Iranian.",
+        "A co-author from Damascus wants to join our paper.",
+        "Is there anything special about partners in North Korea?",
+        "I'm not sure whether my student is Iranian.",
+        "What if my collaborator were based in Tehran?",
+    ],
+)
+def test_any_embargoed_destination_mention_escalates_at_least(engine, question: str) -> None:
+    assert engine.assess(question).level.rank >= E.rank
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "My partner is in Sevastopol; can we exchange papers?",
+        "Our EU partner is actually located in Luhansk.",
+        "Can I ship a router to Donetsk?",
+        "A company in Crimea wants our open-source library.",
+    ],
+)
+def test_anything_to_crimea_or_covered_regions_is_prohibited(engine, question: str) -> None:
+    assert engine.assess(question).level == P
+
+
+@pytest.mark.parametrize(
+    ("question", "level"),
+    [
+        ("Can I send my exploit research to a co-author in China?", E),
+        ("May my Iranian postdoc see this sponsor's encryption code?", P),
+        ("Can I give a zero-day to the Ministry of Public Security in Beijing?", P),
+        ("Can we sell our intrusion tooling to the police in Minsk?", P),
+        ("Could we license our C2 framework to a government agency in Moscow?", P),
+        ("A Venezuelan intelligence agency wants our implant builder.", P),
+        ("The GRU asked about our research data.", P),
+        ("We want to demo our lawful intercept system to the army of Burma.", P),
+        ("Our spyware would be sold to a state agency in Shanghai.", P),
+        ("Can I ship ITAR technical data to a partner in Beijing?", P),
+        ("A North Korean student wants our ITAR defense article drawings.", P),
+        ("Will anyone use this exploit kit to hack into systems without the owner's authorization?", P),
+        ("Can I send our laptop with our code to a startup in Moscow?", E),
+        ("Can I share mass-market encryption software with a company in Minsk?", E),
+        ("The sponsor must approve all our publications.", E),
+        ("The contract says U.S. citizens only may work on the project.", E),
+        ("Can a foreign student see our export-controlled source code?", E),
+        ("My visiting scholar from India wants to read our unpublished source code.", E),
+        ("I accidentally emailed controlled technical data to a collaborator.", E),
+        ("Our partner appears on the Entity List.", E),
+        ("A defense contractor asked us to test their product.", E),
+        ("The buyer is the Ministry of Defence of a friendly country.", E),
+        ("Can I send my exploit kit to a researcher in Germany?", E),
+        ("We share a proprietary dataset under NDA with a partner in France.", E),
+        ("Can I upload our non-public encryption source code to a server in Japan?", E),
+        ("Can I store our controlled data in a cloud region in China?", E),
+        ("Our project involves ITAR defense services.", E),
+        ("Can I take my laptop to a conference in Germany?", R),
+        ("Do I need to worry about teaching foreign students in my course?", R),
+        ("I want to release my new cipher implementation on GitHub.", R),
+        ("Is my fuzzer with exploit generation subject to the EAR?", R),
+        ("A visiting scholar will join our fundamental research lab.", R),
+        ("We store backups in a cloud region in Frankfurt with end-to-end encryption.", R),
+        ("Does my VPN product need a classification?", R),
+        ("I found a vulnerability and want to report the exploit to the vendor in Germany.", R),
+        ("Can I present our already published exploit paper at a conference in Canada?", R),
+        ("Is a paper already published in a journal subject to the EAR?", N),
+        ("What does fundamental research mean?", N),
+        ("How long must I keep export records?", N),
+        ("What is the difference between the EAR and the ITAR?", N),
+        ("Can I exploit the parallelism of GPUs in my simulation?", N),
+        ("I'm doing a study on Syrian hamsters.", N),
+        ("We had Cuba Libre cocktails after the conference.", N),
+        ("Our lab studies disease surveillance data.", N),
+        ("We are working on dental implants.", N),
+        ("She is a Cuban-American citizen born in Miami.", N),
+        ("I watched a documentary about the Crimean War.", N),
+        ("How do I explain the Chinese remainder theorem to students?", N),
+    ],
+)
+def test_combination_rules(engine, question: str, level: Level) -> None:
+    result = engine.assess(question)
+    assert result.level == level, [(f.id, f.level.value) for f in result.flags]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "We are not working with anyone in Iran.",
+        "There are no foreign nationals on the team.",
+        "None of our partners are in Cuba.",
+        "He isn't Iranian.",
+        "We never travel to North Korea.",
+        "Our collaborator is not in Crimea.",
+        "The project has no sponsor restrictions and no foreign nationals.",
+        "We have no collaborators in Iran or Cuba.",
+        "Our postdoc is a non-Iranian national.",
+        "Nobody in Syria will get access.",
+    ],
+)
+def test_negations_do_not_flag(engine, question: str) -> None:
+    result = engine.assess(question)
+    assert result.level == N, [(f.id, f.matched) for f in result.flags]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I don't know if he is Iranian.",
+        "Not only my German partner but also a colleague in Tehran will see it.",
+        "Iranian, not German, is his citizenship.",
+        "We have no NDA, but the code will go to Havana.",
+    ],
+)
+def test_negation_does_not_leak_into_other_clauses(engine, question: str) -> None:
+    assert engine.assess(question).level.rank >= E.rank
+
+
+def test_follow_up_raises_the_level(engine) -> None:
+    history = [
+        Turn(role="user", content="Can I share our unpublished exploit code with my co-author in Germany?"),
+        Turn(role="assistant", content="Escalate: ..."),
+    ]
+    first = engine.assess(history[0].content)
+    follow = engine.assess("By the way, he lives in Tehran now.", history)
+    assert first.level == E
+    assert follow.level == P
+
+
+def test_assistant_turns_are_not_facts(engine) -> None:
+    history = [Turn(role="assistant", content="Nothing may go to Iran without a licence.")]
+    assert engine.assess("What is fundamental research?", history).level == N
+
+
+def test_mitigation_lowers_item_flags_only(engine) -> None:
+    item_only = engine.assess("Can I send my already published exploit paper to a researcher in Germany?")
+    assert item_only.level == R
+    lowered = next(f for f in item_only.flags if f.id == "intrusion-abroad")
+    assert "Lowered" in lowered.reason
+    destination = engine.assess("Can I send my already published exploit paper to a researcher in Iran?")
+    assert destination.level == P
+
+
+def test_every_flag_carries_reason_citation_and_next_step(engine) -> None:
+    result = engine.assess("May my Iranian postdoc see this sponsor's encryption code?")
+    assert len(result.flags) >= 3
+    for flag in result.flags:
+        assert flag.reason and flag.citation and flag.next_step and flag.matched
+        assert "{" not in flag.reason
+    assert result.flags == sorted(result.flags, key=lambda f: -f.level.rank)
+
+
+def test_party_screen_flags_are_merged() -> None:
+    from advisor.models import Flag
+
+    def screen(text: str) -> list[Flag]:
+        return [Flag(id="listed-party:x", level=E, reason="listed", citation="15 CFR 744.11")] if "Acme" in text else []
+
+    engine = EscalationEngine(RULES, party_screen=screen)
+    assert engine.assess("Can I share slides with Acme Labs?").level == E
+    assert engine.assess("Can I share slides with Beta Labs?").level == N
+
+
+# ---- rule files: validation, clear errors, last good rules stay in force ------------------
+
+
+def _copy_rules(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("mutation", "needles"),
+    [
+        ("level: prohibited", ["rules.yaml", "line", "level"]),
+        ("kind: weird", ["rules.yaml", "line", "kind"]),
+        ("when: {all: ['bogus:thing']}", ["rules.yaml", "line", "bogus:thing"]),
+    ],
+)
+def test_malformed_rule_is_reported_with_file_line_field(tmp_path: Path, mutation: str, needles: list[str]) -> None:
+    folder = _copy_rules(tmp_path)
+    path = folder / "rules.yaml"
+    text = path.read_text()
+    if mutation.startswith("level"):
+        text = text.replace("level: prohibited", "level: catastrophic", 1)
+    elif mutation.startswith("kind"):
+        text = text.replace("kind: destination", "kind: weird", 1)
+    else:
+        text = text.replace('all: ["regime:occupied_region"]', 'all: ["bogus:thing"]', 1)
+    path.write_text(text)
+    with pytest.raises(RulesError) as err:
+        load_rule_file(path)
+    message = str(err.value)
+    for needle in needles:
+        assert needle in message, message
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("rules:\n  - id: x\n    level: [unclosed\n")
+    with pytest.raises(RulesError, match=r"broken.yaml, line \d+"):
+        load_rule_file(path)
+
+
+def test_cross_reference_errors(tmp_path: Path) -> None:
+    folder = _copy_rules(tmp_path)
+    places = folder / "places.yaml"
+    places.write_text(places.read_text().replace('groups: ["D:1", "D:5", "E:1", "MI"]', 'groups: ["Z:9"]', 1))
+    with pytest.raises(RulesError, match="unknown country group 'Z:9'"):
+        RuleSet.load(folder)
+
+
+def test_mitigation_on_destination_rule_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - id: sneaky\n    level: prohibited\n    kind: destination\n"
+        "    when: {all: ['regime:embargo']}\n    reason: r\n    citation: c\n    next_step: n\n"
+        "    lowered_by: ['mitigating:published']\n"
+    )
+    with pytest.raises(RulesError, match="never lowered"):
+        load_rule_file(path)
+
+
+def test_bad_edit_keeps_last_good_rules_in_force(tmp_path: Path) -> None:
+    folder = _copy_rules(tmp_path)
+    engine = EscalationEngine(folder)
+    assert engine.assess("Can I send our exploit code to Tehran?").level == P
+    good_digest = engine.digest
+    time.sleep(0.01)
+    (folder / "rules.yaml").write_text("rules: [this is: not valid")
+    assert engine.assess("Can I send our exploit code to Tehran?").level == P
+    assert engine.last_error and "rules.yaml" in engine.last_error
+    assert engine.digest == good_digest
+
+
+def test_valid_edit_takes_effect_without_restart(tmp_path: Path) -> None:
+    folder = _copy_rules(tmp_path)
+    engine = EscalationEngine(folder)
+    assert engine.assess("We teach a course on cooking.").level == N
+    (folder / "zz-local.yaml").write_text(
+        "triggers:\n  - id: cooking\n    category: activity\n    label: cooking\n    patterns: [cooking]\n"
+        "rules:\n  - id: cooking-review\n    level: review\n    kind: activity\n"
+        "    when: {all: ['activity:cooking']}\n    reason: r\n    citation: c\n    next_step: n\n"
+    )
+    assert engine.assess("We teach a course on cooking.").level == R
+    assert engine.last_error is None
+
+
+def test_missing_rules_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RulesError, match="no rule files"):
+        EscalationEngine(tmp_path)
