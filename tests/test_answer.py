@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from advisor.answer import ExtractiveWriter, markers_valid
+from advisor.models import Chunk, Citation, Flag, Level, ScoredChunk
+from tests.fakes import HashEmbeddings
+
+PASSAGES = [
+    "Under 15 CFR 734.8(c), research whose results are ordinarily published is fundamental "
+    "research. A sponsor veto over publication takes the project outside 15 CFR 734.8.",
+    "License Exception TMP in 15 CFR 740.9 covers laptops taken abroad as tools of trade. "
+    "It does not cover Country Group E:1 destinations.",
+    "Crimea needs a licence for nearly every item under 15 CFR 746.6. Food and medicine are "
+    "the main exceptions.",
+]
+
+
+def hits() -> list[ScoredChunk]:
+    return [
+        ScoredChunk(
+            chunk=Chunk(
+                id=f"c{i}", doc_id=f"d{i}", source=f"corpus/guidance/g{i}.md", title=f"Guide {i}",
+                text=text, position=0, heading_path="Section", version="1.0",
+            ),
+            score=0.7 - i * 0.1,
+        )
+        for i, text in enumerate(PASSAGES)
+    ]
+
+
+@pytest.fixture
+def writer() -> ExtractiveWriter:
+    return ExtractiveWriter(embeddings=HashEmbeddings(), office="the Export Control Office")
+
+
+def test_every_statement_comes_from_a_cited_passage(writer: ExtractiveWriter) -> None:
+    draft = writer.write("Does a sponsor veto break fundamental research?", hits(), [], Level.NONE)
+    assert markers_valid(draft.text, draft.citations)
+    assert [c.n for c in draft.citations] == list(range(1, len(draft.citations) + 1))
+    section = draft.text.split("**What the corpus says**")[1].split("**Next steps**")[0]
+    for line in filter(None, section.strip().splitlines()):
+        sentence, n = re.match(r"- (.*) \[(\d+)\]$", line).groups()  # type: ignore[union-attr]
+        cited = next(c for c in draft.citations if c.n == int(n))
+        assert sentence in " ".join(cited.text.split())
+
+
+def test_bottom_line_and_flags_follow_the_level(writer: ExtractiveWriter) -> None:
+    flag = Flag(id="embargo", level=Level.PROHIBITED, reason="Iran is embargoed.",
+                citation="15 CFR 746.7", next_step="Stop now.")
+    draft = writer.write("Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED)
+    assert draft.text.startswith("**Bottom line (PROHIBITED):** Do not proceed")
+    assert "Iran is embargoed. (15 CFR 746.7)" in draft.text
+    assert "- Stop now." in draft.text
+    assert "not legal advice" in draft.text and "the Export Control Office" in draft.text
+
+
+@pytest.mark.parametrize("level", list(Level))
+def test_each_level_has_its_own_bottom_line(writer: ExtractiveWriter, level: Level) -> None:
+    draft = writer.write("laptop abroad", hits(), [], level)
+    assert f"({level.value.upper()})" in draft.text.splitlines()[0]
+
+
+def test_no_passages_gives_no_citations(writer: ExtractiveWriter) -> None:
+    draft = writer.write("anything", [], [], Level.REVIEW)
+    assert draft.citations == [] and "[1]" not in draft.text
+
+
+def test_stream_ends_with_the_full_draft(writer: ExtractiveWriter) -> None:
+    parts = list(writer.stream("laptop abroad tools of trade", hits(), [], Level.REVIEW))
+    *texts, draft = parts
+    assert all(isinstance(t, str) for t in texts)
+    assert draft.text == "\n\n".join(texts)  # type: ignore[union-attr]
+
+
+def test_markers_valid() -> None:
+    cite = Citation(n=1, doc_id="d", title="t", source="s", text="x", score=0.5)
+    assert markers_valid("a [1] b", [cite])
+    assert not markers_valid("a [2] b", [cite])
+    assert markers_valid("no markers", [])

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from advisor.chain import build_advisor
+from advisor.errors import InputError
+from advisor.models import Answer, Level, Turn
+from tests.conftest import REPO, make_settings
+from tests.fakes import HashEmbeddings
+
+
+@pytest.fixture
+def fake_advisor(tmp_path: Path):
+    return build_advisor(make_settings(tmp_path, min_relevance=0.2), embeddings=HashEmbeddings())
+
+
+def test_answer_json_contract(fake_advisor) -> None:
+    answer = fake_advisor.ask("Can I carry my laptop abroad as a tool of trade under TMP?")
+    data = json.loads(answer.model_dump_json())
+    assert {"question", "answer", "level", "flags", "citations", "in_scope", "model",
+            "latency_ms"} <= set(data)
+    assert data["model"] == "extractive" and data["in_scope"] is True
+    for citation in data["citations"]:
+        assert {"n", "doc_id", "title", "section", "page", "source", "text", "score"} <= set(citation)
+    for flag in data["flags"]:
+        assert {"id", "level", "reason", "citation"} <= set(flag)
+    assert data["level"] in {"none", "review", "escalate", "prohibited"}
+    assert Answer.model_validate(data).level == Level(data["level"])
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n ", "empty"), ("x" * 5000, "limit is 4,000")],
+)
+def test_bad_questions_are_clear_errors(fake_advisor, question: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        fake_advisor.ask(question)
+
+
+def test_out_of_scope_has_no_citations(tmp_path: Path) -> None:
+    advisor = build_advisor(make_settings(tmp_path, min_relevance=0.9), embeddings=HashEmbeddings())
+    answer = advisor.ask("What is a good recipe for banana bread?")
+    assert answer.in_scope is False and answer.citations == [] and answer.level == Level.NONE
+    assert "does not cover" in answer.answer and "export control office" in answer.answer
+
+
+def test_flags_keep_a_question_in_scope(tmp_path: Path) -> None:
+    advisor = build_advisor(make_settings(tmp_path, min_relevance=0.99), embeddings=HashEmbeddings())
+    answer = advisor.ask("Can I ship a zzz to Pyongyang?")
+    assert answer.in_scope and answer.level == Level.PROHIBITED
+
+
+def test_follow_up_uses_the_conversation(fake_advisor) -> None:
+    history = [
+        Turn(role="user", content="Can I share our unpublished exploit code with a partner in Germany?"),
+        Turn(role="assistant", content="..."),
+    ]
+    first = fake_advisor.ask(history[0].content)
+    follow = fake_advisor.ask("He just moved to Tehran.", history)
+    assert first.level == Level.ESCALATE and follow.level == Level.PROHIBITED
+
+
+def test_stream_yields_growing_text_then_answer(fake_advisor) -> None:
+    parts = list(fake_advisor.stream("Is a licence needed to send items to Crimea?"))
+    texts = [p for p in parts if isinstance(p, str)]
+    assert isinstance(parts[-1], Answer) and len(texts) >= 3
+    assert all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))
+
+
+def test_build_advisor_sets_the_offline_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    build_advisor(make_settings(tmp_path), embeddings=HashEmbeddings())
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
+
+
+@pytest.fixture(scope="module")
+def real_advisor(tmp_path_factory, real_embeddings):
+    """The shipped corpus with the real model, as `make run` serves it."""
+    folder = tmp_path_factory.mktemp("real")
+    return build_advisor(
+        make_settings(folder, corpus_dir=REPO / "corpus"), embeddings=real_embeddings
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "level", "cite"),
+    [
+        ("Can I send my exploit research to a co-author in China?", Level.ESCALATE, "740.22"),
+        ("May my Iranian postdoc see this sponsor's encryption code?", Level.PROHIBITED,
+         "746|560|734.13|740.17"),
+        ("Our sponsor wants to approve every publication. Is it still fundamental research?",
+         Level.ESCALATE, "734.8"),
+        ("Can I take my laptop to a security conference in Germany?", Level.REVIEW, "740.9"),
+        ("What does the EAR mean by published information?", Level.NONE, "734.7"),
+    ],
+)
+def test_real_corpus_answers(real_advisor, question: str, level: Level, cite: str) -> None:
+    answer = real_advisor.ask(question)
+    assert answer.level == level
+    assert answer.in_scope and answer.citations
+    assert any(
+        alt in c.text or alt in (c.section or "") for c in answer.citations for alt in cite.split("|")
+    ), [
+        c.title for c in answer.citations
+    ]
+
+
+@pytest.mark.slow
+def test_real_corpus_out_of_scope(real_advisor) -> None:
+    answer = real_advisor.ask("Which GPU should I buy for training large language models?")
+    assert answer.in_scope is False and answer.citations == []
