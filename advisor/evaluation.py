@@ -70,6 +70,9 @@ LOWER_IS_BETTER = frozenset(
     }
 )
 JUDGED_PREFIX = "judged_"
+# report.md must fit a pull-request comment (GitHub caps them at 65,536 characters).
+MD_ANSWERS = 10
+MD_ANSWER_CHARS = 1500
 LEVELS: tuple[Level, ...] = tuple(sorted(Level, key=lambda lv: lv.rank))
 
 # Defaults written by --update-baseline for metrics the baseline does not describe yet.
@@ -86,8 +89,8 @@ DEFAULT_GATE: dict[str, dict[str, Any]] = {
     "forbidden_rate": {"tolerance": 0.0},
     "out_of_scope_accuracy": {"tolerance": 0.01},
     "citation_marker_validity": {"tolerance": 0.0},
-    "latency_p50_ms": {"tolerance": 50.0, "factor": 3.0},
-    "latency_p95_ms": {"tolerance": 100.0, "factor": 3.0},
+    "latency_p50_ms": {"tolerance": 500.0, "factor": 5.0},
+    "latency_p95_ms": {"tolerance": 1000.0, "factor": 5.0},
 }
 DEFAULT_JUDGED_TOLERANCE = 0.05
 BASELINE_NOTES = [
@@ -100,9 +103,10 @@ BASELINE_NOTES = [
     "Escalation levels come from deterministic rules, so under_escalation_rate, forbidden_rate "
     "and citation_marker_validity have zero tolerance; retrieval-dependent metrics allow about "
     "one case (1/132 = 0.0076) of embedding noise between machines.",
-    "Latency is noisy across machines: it only fails when it is more than 3x the baseline "
-    "(and more than 50 ms / 100 ms over it), which catches accidental per-question model loads "
-    "or re-embedding, not jitter. On much slower CI hardware set `gate: false` for latency.",
+    "Latency is noisy: on one shared machine two identical runs differed 3.3x in p50. It only "
+    "fails when it is more than 5x the baseline and more than 500 ms (p50) / 1000 ms (p95) over "
+    "it, which catches a model loaded or the corpus re-embedded per question, not jitter. On "
+    "much slower CI hardware, set `gate: false` on the latency entries.",
     "Independently of this file, the gate always fails when a case expected at `prohibited` "
     "comes out below `escalate`.",
 ]
@@ -1037,9 +1041,18 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"{_md('; '.join(c['failed_checks']))} |"
             for c in failing
         ]
-        lines += ["", "<details><summary>Answers of failing cases</summary>", ""]
-        for c in failing:
-            lines += [f"### {c['id']}", "", f"> {_md(c['question'])}", "", _fence(c["answer"]), ""]
+        shown = failing[:MD_ANSWERS]
+        lines += [
+            "",
+            f"<details><summary>Answers of the {len(shown)} worst failing cases "
+            "(all answers are in report.html)</summary>",
+            "",
+        ]
+        for c in shown:
+            text = c["answer"]
+            if len(text) > MD_ANSWER_CHARS:
+                text = text[:MD_ANSWER_CHARS].rstrip() + " [...]"
+            lines += [f"### {c['id']}", "", f"> {_md(c['question'])}", "", _fence(text), ""]
         lines.append("</details>")
     else:
         lines.append("None.")

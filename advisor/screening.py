@@ -21,7 +21,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,6 +165,7 @@ def _norm_token(raw: str) -> tuple[str, str]:
     return s, "legal" if s in LEGAL_FORMS else "word"
 
 
+@lru_cache(maxsize=65536)
 def name_tokens(name: str) -> tuple[str, ...]:
     """Tokens that identify a name: case, accents, punctuation, stop words, legal forms gone.
 
@@ -352,7 +353,7 @@ def load_screening_list(path: Path) -> list[Party]:
         party = _party(where, rec, i + 1)
         seen[party.id] += 1
         if seen[party.id] > 1:
-            party = Party(**{**party.__dict__, "id": f"{party.id}-{seen[party.id]}"})
+            party = replace(party, id=f"{party.id}-{seen[party.id]}")
         parties.append(party)
     if not parties:
         raise RulesError(f"{path}: no entries (only a header or an empty list)")
@@ -451,7 +452,7 @@ class _Index:
                 got += w * best / 100
         return 100.0 * got / total if total else 0.0
 
-    def similarity(self, tokens: Sequence[str], alias: _Alias) -> float:
+    def similarity(self, tokens: Sequence[str], alias: _Alias, floor: float = 0.0) -> float:
         """0-100. Both directions must agree, so extra or missing distinctive words sink it.
 
         token_set alone would call "Harbin" a perfect match for "Harbin Institute of
@@ -465,10 +466,10 @@ class _Index:
             return 99.0
         if min(len(squashed), len(alias.squashed)) < MIN_FUZZY_CHARS:
             return 0.0
-        align = min(self.coverage(alias.tokens, tokens), self.coverage(tokens, alias.tokens))
-        if align < 50:
-            return align
         agree = (fuzz.token_sort_ratio(key, alias.key) + fuzz.token_set_ratio(key, alias.key)) / 2
+        if agree < floor:  # cheap C++ bound first; the weighted coverage is pure Python
+            return agree
+        align = min(self.coverage(alias.tokens, tokens), self.coverage(tokens, alias.tokens))
         return min(align, agree)
 
 
@@ -560,7 +561,7 @@ class Screener:
                         window = toks[s : s + length]
                         if not _window_ok(window, alias, strict):
                             continue
-                        score = idx.similarity([t.norm for t in window], alias)
+                        score = idx.similarity([t.norm for t in window], alias, threshold)
                         current = best.get(alias.party)
                         if score >= threshold and (current is None or score > current.score):
                             span = text[window[0].start : window[-1].end]
@@ -595,7 +596,7 @@ class Screener:
         ids = {ai for _, _, ai in found} | set(idx.by_squashed.get(key.replace(" ", ""), []))
         for ai in ids:
             alias = idx.aliases[ai]
-            score = idx.similarity(whole, alias)
+            score = idx.similarity(whole, alias, limit)
             current = best.get(alias.party)
             if score >= limit and (current is None or score > current.score):
                 best[alias.party] = Match(idx.parties[alias.party], alias.text, score, name)
@@ -677,6 +678,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
     from advisor.settings import Settings
 
+    _country_code(args.country)  # bad input fails before the list is read
     settings = Settings().resolved()
     path = settings.screening_path
     if not path.exists():

@@ -41,7 +41,9 @@ def model_path(name: str) -> str:
 def build_embeddings(settings: Settings) -> Embeddings:
     """Sentence-transformers through LangChain, on the CPU, normalised for cosine scores."""
     from langchain_huggingface import HuggingFaceEmbeddings
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     path = model_path(settings.embedding_model)
     try:
         return HuggingFaceEmbeddings(

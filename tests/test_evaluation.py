@@ -509,7 +509,9 @@ def test_baseline_validation_and_update_keeps_tolerances(tmp_path: Path) -> None
         "tolerance": 0.2,
         "gate": True,
     }
-    assert made["metrics"]["latency_p50_ms"]["factor"] == 3.0
+    assert (
+        made["metrics"]["latency_p50_ms"]["factor"] == ev.DEFAULT_GATE["latency_p50_ms"]["factor"]
+    )
     assert made["metrics"]["latency_p50_ms"]["better"] == "lower"
     assert made["metrics"]["judged_x"]["better"] == "higher"
     path = tmp_path / "baseline.json"

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from advisor.models import Answer, Citation, Flag, Level
+from advisor.ui import answer_messages, badge_html, sources_markdown
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS
+
+
+def sample_answer() -> Answer:
+    return Answer(
+        question="q",
+        answer="**Bottom line (ESCALATE):** stop. [1]",
+        level=Level.ESCALATE,
+        flags=[Flag(id="f", level=Level.ESCALATE, reason="Reason <b>x</b>", citation="15 CFR 744.11")],
+        citations=[Citation(n=1, doc_id="d", title="Guide", section="Scope", page=3,
+                            source="corpus/g.md", text="Line one.\nLine two.", score=0.8,
+                            version="1.0", effective_date="2026-01-01")],
+    )
+
+
+def test_badge_escapes_and_labels() -> None:
+    html = badge_html(sample_answer())
+    assert 'class="level-badge level-escalate"' in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert 'aria-label="Escalation level: escalate"' in html and 'role="status"' in html
+
+
+def test_sources_block_is_collapsible_and_complete() -> None:
+    messages = answer_messages(sample_answer())
+    assert messages[0]["content"].startswith("🟧 **ESCALATE**")
+    assert messages[1]["metadata"]["title"] == "Sources (1)"
+    text = sources_markdown(sample_answer())
+    assert "[1] Guide" in text and "page 3" in text and "version 1.0" in text
+    assert "> Line one." in text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """`python app.py` as a user starts it, on a free loopback port, with the test corpus."""
+    data = tmp_path_factory.mktemp("app")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ADVISOR_DATA_DIR": str(data),
+        "ADVISOR_CORPUS_DIR": str(TEST_CORPUS),
+        "ADVISOR_RULES_DIR": str(RULES),
+        "ADVISOR_PORT": str(port),
+        "ADVISOR_MIN_RELEVANCE": "0.2",
+    }
+    log = (data / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"app exited: {(data / 'app.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("app did not start within 180 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.mark.slow
+def test_api_endpoint_ask_through_gradio_client(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    result = client.predict("Is a licence needed to send items to Crimea?", api_name="/ask")
+    answer = Answer.model_validate(result)
+    assert answer.level == Level.PROHIBITED
+    assert answer.citations and any("746.6" in c.text for c in answer.citations)
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", api_name="/ask")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium is not installed (make test installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url)
+        box = page.get_by_label("Your question")
+        box.fill("Is a licence needed to send items to Crimea?")
+        page.locator("#ask-button").click()
+        badge = page.locator("#level-panel .level-badge")
+        expect(badge).to_have_text("PROHIBITED", timeout=60_000)
+        chat = page.locator("#chat")
+        expect(chat).to_contain_text("Bottom line (PROHIBITED)", timeout=30_000)
+        expect(chat).to_contain_text("Sources (", timeout=30_000)
+        chat.get_by_text("Sources (").first.click()
+        expect(chat).to_contain_text("746.6")
+        page.screenshot(path=str(ARTIFACTS / "chat-desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
+        browser.close()
