@@ -13,6 +13,7 @@ from advisor.escalation import EscalationEngine
 from advisor.ingest import Ingestor
 from advisor.models import Answer, Level, ScoredChunk, Turn
 from advisor.retrieval import CorpusRetriever
+from advisor.screening import screener_from_settings
 from advisor.settings import Settings, configure_offline
 from advisor.store import ChunkStore, build_embeddings, open_store
 
@@ -136,6 +137,11 @@ def build_advisor(settings: Settings, *, embeddings=None, ensure_index: bool = T
     """
     configure_offline()
     settings = settings.resolved()
+    if settings.llm != "extractive":
+        raise InputError(
+            f"ADVISOR_LLM={settings.llm!r}: LLM answer writers are not available in this "
+            "version; use the default extractive writer"
+        )
     embeddings = embeddings or build_embeddings(settings)
     store = open_store(settings, embeddings, create=ensure_index)
     if ensure_index and settings.corpus_dir.exists():
@@ -143,6 +149,8 @@ def build_advisor(settings: Settings, *, embeddings=None, ensure_index: bool = T
     return Advisor(
         settings=settings,
         retriever=CorpusRetriever(store=store, k=settings.top_k),
-        escalation=EscalationEngine(settings.rules_dir),
+        escalation=EscalationEngine(
+            settings.rules_dir, party_screen=screener_from_settings(settings)
+        ),
         writer=ExtractiveWriter(embeddings=embeddings, office=settings.office_contact),
     )

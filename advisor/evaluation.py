@@ -136,8 +136,9 @@ def _check_entries(values: list[str]) -> list[str]:
 class Case(BaseModel):
     """One evaluation case: the YAML contract evaluators write against (unknown keys are errors).
 
-    ``must_mention``/``must_not_mention`` entries hold ``|``-separated alternatives; one
-    starting with ``re:`` is a regular expression (it cannot itself contain ``|``).
+    ``must_mention``, ``must_cite`` and ``must_not_mention`` entries hold ``|``-separated
+    alternatives; one starting with ``re:`` is a regular expression (it cannot contain ``|``).
+    Only ``must_not_mention`` is case-sensitive: its entries are exact forbidden markers.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -1419,7 +1420,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InputError(f"{baseline_path}: no such baseline; create it with --update-baseline")
     other = load_report(args.compare) if args.compare else None
 
-    settings = Settings().resolved()
+    settings = Settings().resolved()  # type: ignore[call-arg]  # fields come from ADVISOR_*
     if args.llm:
         settings = settings.model_copy(update={"llm": args.llm})
     advisor = build_advisor(settings)

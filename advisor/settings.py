@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".advisor"), description="Where the index and records live.")
     corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
     rules_dir: Path = Field(Path("corpus/rules"), description="Escalation rules (YAML).")
-    prompts_dir: Path = Field(Path("prompts"), description="Prompt files for LLM writers.")
     collection: str = Field("export_advisor", description="Chroma collection name.")
     chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://host:8000.")
     embedding_model: str = Field(
@@ -66,7 +65,7 @@ class Settings(BaseSettings):
     screening_threshold: float = Field(
         88.0, ge=50.0, le=100.0, description="Fuzzy name-match score (0-100) that counts as a hit."
     )
-    llm: str = Field("extractive", description="Answer writer: extractive or a chat model.")
+    llm: str = Field("extractive", description="Answer writer; only extractive ships so far.")
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
 
@@ -77,7 +76,6 @@ class Settings(BaseSettings):
                 "data_dir": self.data_dir.expanduser().resolve(),
                 "corpus_dir": self.corpus_dir.expanduser().resolve(),
                 "rules_dir": self.rules_dir.expanduser().resolve(),
-                "prompts_dir": self.prompts_dir.expanduser().resolve(),
                 "screening_path": self.screening_path.expanduser().resolve(),
             }
         )
