@@ -45,12 +45,12 @@ lint: dev
 	$(BIN)/mypy advisor
 
 eval: dev
-	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest
+	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest --no-progress
 
 test: dev chromium
 	$(BIN)/ruff check advisor tests app.py bench
 	$(BIN)/pytest
-	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest
+	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest --no-progress
 
 bench: install
 	$(BIN)/python bench/run.py --regulations ../shared/data/regulations --out bench/results.json

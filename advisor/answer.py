@@ -59,6 +59,7 @@ class AnswerWriter(Protocol):
         flags: list[Flag],
         level: Level,
         question_vector: list[float] | None = None,
+        support: list[ScoredChunk] | None = None,
     ) -> Draft: ...
 
     def stream(
@@ -68,6 +69,7 @@ class AnswerWriter(Protocol):
         flags: list[Flag],
         level: Level,
         question_vector: list[float] | None = None,
+        support: list[ScoredChunk] | None = None,
     ) -> Iterator[str | Draft]: ...
 
 
@@ -111,6 +113,20 @@ def out_of_scope_text(office: str) -> str:
     )
 
 
+_BOILERPLATE_SECTION = re.compile(r"(?:^|> )(?:Scope|Status and currency|How to use this template)$")
+_FRAGMENT_END = re.compile(r"(?:[:,;]|\b(?:or|and|to|of|the|a|an))$")
+_BOILERPLATE_START = re.compile(r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b")
+
+
+def _usable(sentence: str) -> bool:
+    """Whole, self-standing sentences only: no list fragments, headings or scope boilerplate."""
+    if not 40 <= len(sentence) <= 600 or len(sentence.split()) < 8:
+        return False
+    if not (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in "\"“§"):
+        return False
+    return not (_FRAGMENT_END.search(sentence) or _BOILERPLATE_START.search(sentence))
+
+
 def _clean(sentence: str) -> str:
     sentence = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?", "", sentence)
     sentence = sentence.replace("**", "").replace("__", "")
@@ -127,19 +143,27 @@ class ExtractiveWriter:
 
     embeddings: Embeddings
     office: str
-    max_sentences: int = 5
+    max_sentences: int = 6
     per_passage: int = 2
     passages: int = 4
     name: str = "extractive"
 
     def _select(
-        self, question: str, hits: list[ScoredChunk], question_vector: list[float] | None
+        self,
+        question: str,
+        hits: list[ScoredChunk],
+        question_vector: list[float] | None,
+        n_support: int = 0,
     ) -> list[tuple[int, str]]:
+        """Best sentences for the question; the last ``n_support`` passages back the flags
+        and each contributes its best sentence even if others score higher."""
         candidates: list[tuple[int, str]] = []
-        for index, hit in enumerate(hits[: self.passages]):
+        for index, hit in enumerate(hits):
+            if _BOILERPLATE_SECTION.search(hit.chunk.heading_path or ""):
+                continue
             for sentence in split_sentences(hit.chunk.text):
                 cleaned = _clean(sentence)
-                if 40 <= len(cleaned) <= 600 and not cleaned.startswith("#"):
+                if _usable(cleaned):
                     candidates.append((index, cleaned))
         if not candidates:
             return []
@@ -165,6 +189,14 @@ class ExtractiveWriter:
             seen.add(key)
             if len(chosen) >= self.max_sentences:
                 break
+        first_support = len(hits) - n_support
+        for passage in range(first_support, len(hits)):
+            if per.get(passage):
+                continue
+            best = next((i for i in scored if candidates[i][0] == passage), None)
+            if best is not None and candidates[best][1].lower()[:80] not in seen:
+                chosen.append(best)
+                per[passage] = 1
         chosen.sort(key=lambda i: (candidates[i][0], i))
         return [candidates[i] for i in chosen]
 
@@ -175,8 +207,9 @@ class ExtractiveWriter:
         flags: list[Flag],
         level: Level,
         question_vector: list[float] | None = None,
+        support: list[ScoredChunk] | None = None,
     ) -> Draft:
-        parts = list(self._parts(question, hits, flags, level, question_vector))
+        parts = list(self._parts(question, hits, flags, level, question_vector, support))
         draft = parts[-1]
         assert isinstance(draft, Draft)
         return draft
@@ -188,8 +221,9 @@ class ExtractiveWriter:
         flags: list[Flag],
         level: Level,
         question_vector: list[float] | None = None,
+        support: list[ScoredChunk] | None = None,
     ) -> Iterator[str | Draft]:
-        yield from self._parts(question, hits, flags, level, question_vector)
+        yield from self._parts(question, hits, flags, level, question_vector, support)
 
     def _parts(
         self,
@@ -198,19 +232,21 @@ class ExtractiveWriter:
         flags: list[Flag],
         level: Level,
         question_vector: list[float] | None,
+        support: list[ScoredChunk] | None = None,
     ) -> Iterator[str | Draft]:
         office = self.office
+        passages = hits[: self.passages] + list(support or [])
         blocks: list[str] = [
             f"**Bottom line ({LEVEL_LABEL[level]}):** {BOTTOM_LINE[level].format(office=office)}"
         ]
         yield blocks[0]
-        selected = self._select(question, hits, question_vector)
+        selected = self._select(question, passages, question_vector, len(support or []))
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
         for passage, _ in selected:
             if passage not in numbers:
                 numbers[passage] = len(numbers) + 1
-                citations.append(citation_for(numbers[passage], hits[passage]))
+                citations.append(citation_for(numbers[passage], passages[passage]))
         if selected:
             lines = ["**What the corpus says**"]
             lines += [f"- {text} [{numbers[p]}]" for p, text in selected]

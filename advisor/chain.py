@@ -6,12 +6,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from advisor.answer import AnswerWriter, Draft, ExtractiveWriter, notice, out_of_scope_text
+from advisor.answer import (
+    AnswerWriter,
+    Draft,
+    ExtractiveWriter,
+    flags_block,
+    notice,
+    out_of_scope_text,
+)
 from advisor.chunking import Chunker
 from advisor.errors import InputError
 from advisor.escalation import EscalationEngine
 from advisor.ingest import Ingestor
-from advisor.models import Answer, Level, ScoredChunk, Turn
+from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
 from advisor.retrieval import CorpusRetriever
 from advisor.screening import screener_from_settings
 from advisor.settings import Settings, configure_offline
@@ -59,14 +66,28 @@ class Advisor:
 
     def _prepare(
         self, question: str, history: list[Turn] | None
-    ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], bool]:
+    ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], float]:
         text = self.check_question(question)
         turns = list(history or [])
         query = self._retrieval_query(text, turns)
         vector = self.store.embed_query(query)
         hits = self.retriever.retrieve(query, vector=vector)
-        relevant = bool(hits) and hits[0].score >= self.settings.min_relevance
-        return text, turns, hits, vector, relevant
+        top = hits[0].score if hits else 0.0
+        return text, turns, hits, vector, top
+
+    def _flag_support(self, flags: list[Flag], hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """One passage behind each of the strongest flags, so the rule that set the level
+        is explained by the corpus and not only by the rule's own text."""
+        seen = {h.chunk.id for h in hits[:4]}
+        support: list[ScoredChunk] = []
+        for flag in flags[:3]:
+            query = f"{flag.citation}. {flag.reason}"
+            for hit in self.retriever.retrieve(query, k=3):
+                if hit.chunk.id not in seen and hit.score >= self.settings.min_relevance:
+                    support.append(hit)
+                    seen.add(hit.chunk.id)
+                    break
+        return support
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         return self.ask_traced(question, history).answer
@@ -88,20 +109,31 @@ class Advisor:
         self, question: str, history: list[Turn] | None = None
     ) -> Iterator[str | Traced]:
         started = time.perf_counter()
-        text, turns, hits, vector, relevant = self._prepare(question, history)
+        text, turns, hits, vector, top = self._prepare(question, history)
         assessment = self.escalation.assess(text, turns, hits)
-        in_scope = relevant or bool(assessment.flags)
+        # Near the threshold, nearby topics (tax, grants) score like weak export questions;
+        # there the question must also use export-control vocabulary to count as covered.
+        relevant = top >= self.settings.min_relevance and (
+            top >= self.settings.confident_relevance or assessment.in_domain
+        )
+        # A question the corpus does not cover still gets its flags and level; an escalation
+        # keeps it in scope so the answer explains the flags instead of declining.
+        in_scope = relevant or assessment.level.rank >= Level.ESCALATE.rank
         if not in_scope:
-            body = f"{out_of_scope_text(self.settings.office_contact)}\n\n" + notice(
-                self.settings.office_contact
-            )
+            office = self.settings.office_contact
+            blocks = [out_of_scope_text(office), flags_block(assessment.flags), notice(office)]
+            body = "\n\n".join(b for b in blocks if b)
             yield body
             draft = Draft(text=body, citations=[])
         else:
             usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
+            support = self._flag_support(assessment.flags, usable)
+            hits = hits + support
             shown = ""
             draft = Draft(text="", citations=[])
-            for part in self.writer.stream(text, usable, assessment.flags, assessment.level, vector):
+            for part in self.writer.stream(
+                text, usable, assessment.flags, assessment.level, vector, support
+            ):
                 if isinstance(part, Draft):
                     draft = part
                 else:
@@ -110,7 +142,7 @@ class Advisor:
         answer = Answer(
             question=text,
             answer=draft.text,
-            level=assessment.level if in_scope else Level.NONE,
+            level=assessment.level,
             flags=assessment.flags,
             citations=draft.citations,
             in_scope=in_scope,

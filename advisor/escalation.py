@@ -60,6 +60,7 @@ class TriggerSpec(_Strict):
     label: str
     patterns: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
+    scope_signal: bool = True
 
     @field_validator("patterns", "exclude")
     @classmethod
@@ -78,11 +79,11 @@ class Condition(_Strict):
     @classmethod
     def _atoms(cls, values: list[str]) -> list[str]:
         for value in values:
-            for atom in value.split("|"):
-                if not ATOM.match(atom.strip()):
+            for atom in _atoms_of(value):
+                if not ATOM.match(atom):
                     raise ValueError(
                         f"{atom!r} is not a condition; write kind:name, e.g. group:E:1, "
-                        "item:intrusion, or alternatives joined by |"
+                        "item:intrusion; join alternatives with | and requirements with &"
                     )
         return values
 
@@ -127,6 +128,14 @@ class RuleFile(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
     negation_cues: list[str] = Field(default_factory=list)
     scope_breaks: list[str] = Field(default_factory=list)
+    scope_terms: list[str] = Field(default_factory=list)
+
+    @field_validator("scope_terms")
+    @classmethod
+    def _terms_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _pattern_regex(value)
+        return values
 
 
 def _pattern_regex(pattern: str) -> str:
@@ -220,6 +229,7 @@ class RuleSet:
     negation: re.Pattern[str]
     breaks: set[str]
     digest: str
+    scope_re: re.Pattern[str] | None = None
     place_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
     trigger_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
     exclude_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
@@ -252,7 +262,7 @@ class RuleSet:
             ]
         for rule in spec.rules:
             atoms = [*rule.when.all, *rule.when.any, *rule.when.none, *rule.lowered_by]
-            for atom in (a.strip() for entry in atoms for a in entry.split("|")):
+            for atom in (a for entry in atoms for a in _atoms_of(entry)):
                 problem = _check_atom(atom, groups, places, triggers)
                 if problem:
                     problems.append(f"rule {rule.id}: {problem}")
@@ -271,6 +281,7 @@ class RuleSet:
             ),
             breaks={b.lower() for b in spec.scope_breaks},
             digest=digest,
+            scope_re=_alternation(spec.scope_terms),
         )
         for place in places.values():
             pattern = _alternation([*place.names, *place.demonyms, *place.cities])
@@ -373,6 +384,7 @@ class Assessment:
     level: Level
     flags: list[Flag]
     mentions: list[Mention]
+    in_domain: bool = False
 
 
 PartyScreen = Callable[[str], list[Flag]]
@@ -437,7 +449,20 @@ class EscalationEngine:
         if self.party_screen is not None:
             flags += self.party_screen("\n".join(texts))
         flags.sort(key=lambda f: -f.level.rank)
-        return Assessment(Level.highest([f.level for f in flags]), flags, mentions)
+        return Assessment(
+            Level.highest([f.level for f in flags]), flags, mentions, self._in_domain(texts, mentions)
+        )
+
+    def _in_domain(self, texts: list[str], mentions: list[Mention]) -> bool:
+        """Does the conversation speak about export controls at all (scope terms, places,
+        specific items or end users)? Generic words like "laptop" or "send" do not count."""
+        for m in mentions:
+            if m.kind == "place" or self.rules.triggers.get(m.id, None) is not None and (
+                self.rules.triggers[m.id].scope_signal
+            ):
+                return True
+        pattern = self.rules.scope_re
+        return bool(pattern and any(pattern.search(t) for t in texts))
 
     def _facts(self, mentions: list[Mention]) -> dict[str, list[Mention]]:
         facts: dict[str, list[Mention]] = {}
@@ -465,7 +490,9 @@ class EscalationEngine:
         used = [
             m
             for entry in [*cond.all, *cond.any]
-            for atom in entry.split("|")
+            for option in entry.split("|")
+            if all(a.strip() in facts for a in option.split("&"))
+            for atom in option.split("&")
             for m in facts.get(atom.strip(), [])
         ]
         places = sorted({self.rules.places[m.id].name for m in used if m.kind == "place"})
@@ -487,9 +514,15 @@ class EscalationEngine:
         )
 
 
+def _atoms_of(entry: str) -> list[str]:
+    return [a.strip() for option in entry.split("|") for a in option.split("&")]
+
+
 def _holds(entry: str, facts: dict[str, list[Mention]]) -> bool:
-    """An entry holds when any of its |-separated alternatives is a fact."""
-    return any(atom.strip() in facts for atom in entry.split("|"))
+    """``a&b|c`` holds when a and b are both facts, or c is."""
+    return any(
+        all(atom.strip() in facts for atom in option.split("&")) for option in entry.split("|")
+    )
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     min_relevance: float = Field(
         0.35, ge=0.0, le=1.0, description="Below this top score a question is out of scope."
     )
+    confident_relevance: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Above this top score a question is in scope even without export vocabulary.",
+    )
     max_question_chars: int = Field(4000, ge=100, description="Longest question accepted.")
     history_turns: int = Field(2, ge=0, le=10, description="Earlier turns used for retrieval.")
     office_contact: str = Field(
