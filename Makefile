@@ -49,6 +49,7 @@ eval: dev
 
 test: dev chromium
 	$(BIN)/ruff check advisor tests app.py bench
+	$(BIN)/mypy advisor
 	$(BIN)/pytest
 	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest --no-progress
 

@@ -113,16 +113,20 @@ def out_of_scope_text(office: str) -> str:
     )
 
 
-_BOILERPLATE_SECTION = re.compile(r"(?:^|> )(?:Scope|Status and currency|How to use this template)$")
+_BOILERPLATE_SECTION = re.compile(
+    r"(?:^|> )(?:Scope|Status and currency|How to use this template)$"
+)
 _FRAGMENT_END = re.compile(r"(?:[:,;]|\b(?:or|and|to|of|the|a|an))$")
-_BOILERPLATE_START = re.compile(r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b")
+_BOILERPLATE_START = re.compile(
+    r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b"
+)
 
 
 def _usable(sentence: str) -> bool:
     """Whole, self-standing sentences only: no list fragments, headings or scope boilerplate."""
     if not 40 <= len(sentence) <= 600 or len(sentence.split()) < 8:
         return False
-    if not (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in "\"“§"):
+    if not (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in '"“§'):
         return False
     return not (_FRAGMENT_END.search(sentence) or _BOILERPLATE_START.search(sentence))
 
@@ -168,7 +172,9 @@ class ExtractiveWriter:
         if not candidates:
             return []
         qv = np.asarray(
-            question_vector if question_vector is not None else self.embeddings.embed_query(question)
+            question_vector
+            if question_vector is not None
+            else self.embeddings.embed_query(question)
         )
         sv = np.asarray(self.embeddings.embed_documents([c[1] for c in candidates]))
         sims = sv @ qv / (np.linalg.norm(sv, axis=1) * np.linalg.norm(qv) + 1e-9)

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from langchain_core.embeddings import Embeddings
+
 from advisor.answer import (
     AnswerWriter,
     Draft,
@@ -161,7 +163,9 @@ def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True)
     )
 
 
-def build_advisor(settings: Settings, *, embeddings=None, ensure_index: bool = True) -> Advisor:  # type: ignore[no-untyped-def]
+def build_advisor(
+    settings: Settings, *, embeddings: Embeddings | None = None, ensure_index: bool = True
+) -> Advisor:
     """Assemble every stage from one settings object.
 
     With ``ensure_index`` the corpus is synced first, so a fresh checkout answers at once and

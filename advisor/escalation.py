@@ -109,7 +109,8 @@ class RuleSpec(_Strict):
     def _mitigation_only_for_items(self) -> RuleSpec:
         if self.lowered_by and self.kind != "item":
             raise ValueError(
-                f"lowered_by is only allowed on kind: item rules; a {self.kind} flag is never lowered"
+                "lowered_by is only allowed on kind: item rules; "
+                f"a {self.kind} flag is never lowered"
             )
         for atom in self.lowered_by:
             if not atom.startswith("mitigating:"):
@@ -257,7 +258,8 @@ class RuleSet:
         _unique(spec.rules, "rule", problems)
         for place in places.values():
             problems += [
-                f"place {place.id}: unknown country group {g!r}" for g in place.groups
+                f"place {place.id}: unknown country group {g!r}"
+                for g in place.groups
                 if g not in groups
             ]
         for rule in spec.rules:
@@ -450,15 +452,20 @@ class EscalationEngine:
             flags += self.party_screen("\n".join(texts))
         flags.sort(key=lambda f: -f.level.rank)
         return Assessment(
-            Level.highest([f.level for f in flags]), flags, mentions, self._in_domain(texts, mentions)
+            Level.highest([f.level for f in flags]),
+            flags,
+            mentions,
+            self._in_domain(texts, mentions),
         )
 
     def _in_domain(self, texts: list[str], mentions: list[Mention]) -> bool:
         """Does the conversation speak about export controls at all (scope terms, places,
         specific items or end users)? Generic words like "laptop" or "send" do not count."""
         for m in mentions:
-            if m.kind == "place" or self.rules.triggers.get(m.id, None) is not None and (
-                self.rules.triggers[m.id].scope_signal
+            if (
+                m.kind == "place"
+                or self.rules.triggers.get(m.id, None) is not None
+                and (self.rules.triggers[m.id].scope_signal)
             ):
                 return True
         pattern = self.rules.scope_re

@@ -1420,7 +1420,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InputError(f"{baseline_path}: no such baseline; create it with --update-baseline")
     other = load_report(args.compare) if args.compare else None
 
-    settings = Settings().resolved()  # type: ignore[call-arg]  # fields come from ADVISOR_*
+    settings = Settings().resolved()
     if args.llm:
         settings = settings.model_copy(update={"llm": args.llm})
     advisor = build_advisor(settings)

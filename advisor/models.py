@@ -86,7 +86,7 @@ class Chunk(BaseModel):
 
     @property
     def section_label(self) -> str | None:
-        """"15 CFR 746.8" when the chunk sits under a regulation section heading."""
+        """ "15 CFR 746.8" when the chunk sits under a regulation section heading."""
         if self.section is None:
             return None
         return f"{self.cfr_title} CFR {self.section}" if self.cfr_title else f"§ {self.section}"

@@ -50,22 +50,56 @@ MAX_NAME_CHARS = 300
 
 # Token-level rewriting, applied to list names and queries alike.
 SYNONYMS = {
-    "univ": "university", "uni": "university", "universitet": "university",
-    "universitat": "university", "universite": "university", "universidad": "university",
-    "universidade": "university", "universita": "university",
-    "inst": "institute", "instit": "institute", "institut": "institute",
-    "instituto": "institute", "istituto": "institute",
-    "tech": "technology", "techn": "technology", "technol": "technology",
-    "technologies": "technology", "tekhnologii": "technology",
-    "polytech": "polytechnic", "polytechnical": "polytechnic",
-    "natl": "national", "intl": "international", "dept": "department",
-    "sci": "science", "sciences": "science", "eng": "engineering", "engg": "engineering",
-    "engr": "engineering", "acad": "academy", "lab": "laboratory", "labs": "laboratory",
-    "laboratories": "laboratory", "ctr": "center", "centre": "center", "centres": "center",
-    "centers": "center", "grp": "group", "mfg": "manufacturing", "dev": "development",
-    "sys": "systems", "system": "systems", "assn": "association", "assoc": "association",
-    "mgmt": "management", "svc": "services", "svcs": "services", "service": "services",
-    "res": "research", "govt": "government", "elec": "electronics",
+    "univ": "university",
+    "uni": "university",
+    "universitet": "university",
+    "universitat": "university",
+    "universite": "university",
+    "universidad": "university",
+    "universidade": "university",
+    "universita": "university",
+    "inst": "institute",
+    "instit": "institute",
+    "institut": "institute",
+    "instituto": "institute",
+    "istituto": "institute",
+    "tech": "technology",
+    "techn": "technology",
+    "technol": "technology",
+    "technologies": "technology",
+    "tekhnologii": "technology",
+    "polytech": "polytechnic",
+    "polytechnical": "polytechnic",
+    "natl": "national",
+    "intl": "international",
+    "dept": "department",
+    "sci": "science",
+    "sciences": "science",
+    "eng": "engineering",
+    "engg": "engineering",
+    "engr": "engineering",
+    "acad": "academy",
+    "lab": "laboratory",
+    "labs": "laboratory",
+    "laboratories": "laboratory",
+    "ctr": "center",
+    "centre": "center",
+    "centres": "center",
+    "centers": "center",
+    "grp": "group",
+    "mfg": "manufacturing",
+    "dev": "development",
+    "sys": "systems",
+    "system": "systems",
+    "assn": "association",
+    "assoc": "association",
+    "mgmt": "management",
+    "svc": "services",
+    "svcs": "services",
+    "service": "services",
+    "res": "research",
+    "govt": "government",
+    "elec": "electronics",
 }
 
 
@@ -120,16 +154,27 @@ LIST_RULES: dict[str, ListRule] = {
         "15 CFR 744.21 and Supplement No. 7 to Part 744",
         "Listed military end users need a BIS licence for many items subject to the EAR.",
     ),
-    "DTC": ListRule("22 CFR 127.7 (ITAR debarment)", "Debarred parties may not take part in "
-                    "exports of defence articles, defence services or technical data."),
-    "ISN": ListRule("State Department nonproliferation sanctions (ISN)",
-                    "The party is under U.S. nonproliferation sanctions."),
-    "SSI": ListRule("OFAC SSI list; directives under E.O. 13662",
-                    "Some financing and other dealings with the party are prohibited."),
-    "FSE": ListRule("OFAC FSE list; E.O. 13608",
-                    "U.S. persons may not transact with a foreign sanctions evader."),
-    "CMIC": ListRule("OFAC NS-CMIC list; E.O. 13959 as amended by E.O. 14032",
-                     "Buying the party's publicly traded securities is prohibited."),
+    "DTC": ListRule(
+        "22 CFR 127.7 (ITAR debarment)",
+        "Debarred parties may not take part in "
+        "exports of defence articles, defence services or technical data.",
+    ),
+    "ISN": ListRule(
+        "State Department nonproliferation sanctions (ISN)",
+        "The party is under U.S. nonproliferation sanctions.",
+    ),
+    "SSI": ListRule(
+        "OFAC SSI list; directives under E.O. 13662",
+        "Some financing and other dealings with the party are prohibited.",
+    ),
+    "FSE": ListRule(
+        "OFAC FSE list; E.O. 13608",
+        "U.S. persons may not transact with a foreign sanctions evader.",
+    ),
+    "CMIC": ListRule(
+        "OFAC NS-CMIC list; E.O. 13959 as amended by E.O. 14032",
+        "Buying the party's publicly traded securities is prohibited.",
+    ),
     "NS-MBS": ListRule("OFAC NS-MBS list", "Menu-based sanctions restrict some dealings."),
 }
 DEFAULT_RULE = ListRule(
@@ -138,7 +183,7 @@ DEFAULT_RULE = ListRule(
 
 
 def list_code(source: str) -> str:
-    """"Entity List (EL) - Bureau of Industry and Security" -> "EL"."""
+    """ "Entity List (EL) - Bureau of Industry and Security" -> "EL"."""
     m = _LIST_CODE.search(source)
     if m:
         return m.group(1)
@@ -320,12 +365,12 @@ def _json_records(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]
         ) from exc
     if isinstance(data, dict):
         if not isinstance(data.get("results"), list):
-            raise RulesError(f"{path}, line 1, field results: expected {{\"results\": [...]}}")
+            raise RulesError(f'{path}, line 1, field results: expected {{"results": [...]}}')
         data, label = data["results"], "results"
     elif isinstance(data, list):
         label = ""
     else:
-        raise RulesError(f"{path}, line 1: expected a list of entries or {{\"results\": [...]}}")
+        raise RulesError(f'{path}, line 1: expected a list of entries or {{"results": [...]}}')
     for i, rec in enumerate(data):
         where = f"{path}, record {i + 1} ({label}[{i}])" if label else f"{path}, record {i + 1}"
         if not isinstance(rec, dict):
@@ -565,8 +610,9 @@ class Screener:
                         current = best.get(alias.party)
                         if score >= threshold and (current is None or score > current.score):
                             span = text[window[0].start : window[-1].end]
-                            best[alias.party] = Match(idx.parties[alias.party], alias.text,
-                                                      score, span)
+                            best[alias.party] = Match(
+                                idx.parties[alias.party], alias.text, score, span
+                            )
         return best
 
     def screen(
@@ -591,8 +637,9 @@ class Screener:
         whole = [t.norm for t in toks]
         key = " ".join(whole)
         # token_set_ratio bounds similarity() from above, so it is a safe pre-filter.
-        found = process.extract(key, idx.keys, scorer=fuzz.token_set_ratio,
-                                score_cutoff=limit, limit=200)
+        found = process.extract(
+            key, idx.keys, scorer=fuzz.token_set_ratio, score_cutoff=limit, limit=200
+        )
         ids = {ai for _, _, ai in found} | set(idx.by_squashed.get(key.replace(" ", ""), []))
         for ai in ids:
             alias = idx.aliases[ai]
@@ -690,18 +737,25 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if screener.is_sample:
         print(f"warning: {path.name} is a SAMPLE list, not the current CSL", file=sys.stderr)
     if args.json:
-        print(json.dumps({
-            "query": name,
-            "country": _country_code(args.country),
-            "threshold": threshold,
-            "list_file": str(path),
-            "entries": len(screener.parties),
-            "matches": [m.to_dict() for m in matches],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "query": name,
+                    "country": _country_code(args.country),
+                    "threshold": threshold,
+                    "list_file": str(path),
+                    "entries": len(screener.parties),
+                    "matches": [m.to_dict() for m in matches],
+                },
+                indent=2,
+            )
+        )
         return 0
     if not matches:
-        print(f"no match for {name!r} (threshold {threshold:g}, "
-              f"{len(screener.parties)} entries in {path.name})")
+        print(
+            f"no match for {name!r} (threshold {threshold:g}, "
+            f"{len(screener.parties)} entries in {path.name})"
+        )
         return 0
     for m in matches:
         d = m.to_dict()
@@ -748,14 +802,27 @@ _TEMPLATES = [
     "My collaborator at {org} asked for the source code of our {ind} model. What should I do?",
     "Professor Chen from {org} invited me to give a talk in {city}. Can I bring my laptop?",
 ]
-_UNLISTED = ["MIT", "ETH Zurich", "University of Toronto", "Imperial College London",
-             "Tsinghua University", "Stanford University", "TU Munich", "KAIST"]
+_UNLISTED = [
+    "MIT",
+    "ETH Zurich",
+    "University of Toronto",
+    "Imperial College London",
+    "Tsinghua University",
+    "Stanford University",
+    "TU Munich",
+    "KAIST",
+]
 
 
 def _synthetic_name(rng: random.Random) -> tuple[str, str]:
     core = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
-    parts = [rng.choice(_CITIES), core, rng.choice(_INDUSTRY), rng.choice(_KINDS),
-             rng.choice(_LEGAL)]
+    parts = [
+        rng.choice(_CITIES),
+        core,
+        rng.choice(_INDUSTRY),
+        rng.choice(_KINDS),
+        rng.choice(_LEGAL),
+    ]
     return " ".join(p for p in parts if p), core
 
 
@@ -768,15 +835,28 @@ def bench_screening(n_entries: int = 10000, n_questions: int = 200, seed: int = 
     records: list[dict[str, Any]] = []
     if sample.exists():
         for p in load_screening_list(sample):
-            records.append({"name": p.name, "alt_names": list(p.alt_names),
-                            "source": "; ".join(p.sources), "country": list(p.countries),
-                            "programs": list(p.programs)})
+            records.append(
+                {
+                    "name": p.name,
+                    "alt_names": list(p.alt_names),
+                    "source": "; ".join(p.sources),
+                    "country": list(p.countries),
+                    "programs": list(p.programs),
+                }
+            )
     listed: list[str] = [r["name"] for r in records]
     while len(records) < n_entries:
         name, core = _synthetic_name(rng)
         alts = [f"{core} {rng.choice(_KINDS)}"] if rng.random() < 0.4 else []
-        records.append({"name": name, "alt_names": alts, "source": rng.choice(_SOURCES),
-                        "country": rng.choice(_COUNTRIES), "type": "Entity"})
+        records.append(
+            {
+                "name": name,
+                "alt_names": alts,
+                "source": rng.choice(_SOURCES),
+                "country": rng.choice(_COUNTRIES),
+                "type": "Entity",
+            }
+        )
         listed.append(name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "csl.json"
@@ -794,8 +874,11 @@ def bench_screening(n_entries: int = 10000, n_questions: int = 200, seed: int = 
             else:
                 org = rng.choice(_UNLISTED)
             template = rng.choice(_TEMPLATES)
-            questions.append(template.format(org=org, ind=rng.choice(_INDUSTRY).lower(),
-                                             city=rng.choice(_CITIES)))
+            questions.append(
+                template.format(
+                    org=org, ind=rng.choice(_INDUSTRY).lower(), city=rng.choice(_CITIES)
+                )
+            )
         times, hits = [], 0
         for q in questions:
             start = time.perf_counter()
@@ -806,5 +889,11 @@ def bench_screening(n_entries: int = 10000, n_questions: int = 200, seed: int = 
     def pct(p: float) -> float:
         return round(times[min(len(times) - 1, int(p * len(times)))], 3)
 
-    return {"entries": len(records), "questions": len(questions), "p50_ms": pct(0.5),
-            "p95_ms": pct(0.95), "load_ms": round(load_ms, 1), "flagged_questions": hits}
+    return {
+        "entries": len(records),
+        "questions": len(questions),
+        "p50_ms": pct(0.5),
+        "p95_ms": pct(0.95),
+        "load_ms": round(load_ms, 1),
+        "flagged_questions": hits,
+    }

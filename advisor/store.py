@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -52,7 +52,9 @@ def build_embeddings(settings: Settings) -> Embeddings:
             encode_kwargs={"normalize_embeddings": True},
         )
     except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot load embedding model {settings.embedding_model!r}: {exc}") from exc
+        raise StoreError(
+            f"cannot load embedding model {settings.embedding_model!r}: {exc}"
+        ) from exc
 
 
 def embedding_dimension(embeddings: Embeddings) -> int:
@@ -79,7 +81,9 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
                 settings=chroma_settings,
             )
         except Exception as exc:
-            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+            ) from exc
     path = settings.data_dir / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -152,7 +156,9 @@ class ChunkStore:
                         f"no index named {self.name!r} yet; run `advisor ingest` to build it"
                     ) from None
                 collection = self.client.create_collection(
-                    self.name, metadata=meta, configuration=SPACE  # type: ignore[arg-type]
+                    self.name,
+                    metadata=meta,
+                    configuration=SPACE,  # type: ignore[arg-type]
                 )
             stored = collection.metadata or {}
             if (stored.get("embedding_model"), stored.get("embedding_dim")) != (
@@ -174,22 +180,17 @@ class ChunkStore:
 
     def reset(self) -> None:
         """Drop every chunk and start an empty collection (``--rebuild``)."""
-        with _store_errors("resetting the index"):
-            try:
-                self.client.delete_collection(self.name)
-            except chromadb.errors.NotFoundError:
-                pass
+        with _store_errors("resetting the index"), suppress(chromadb.errors.NotFoundError):
+            self.client.delete_collection(self.name)
         self._open(create=True)
 
     def _records(self, **where: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         offset = 0
         while True:
             with _store_errors("reading the index"):
-                got = self.collection.get(
-                    include=["metadatas"], limit=5000, offset=offset, **where
-                )
+                got = self.collection.get(include=["metadatas"], limit=5000, offset=offset, **where)
             ids, metas = got["ids"], got["metadatas"] or []
-            yield from zip(ids, metas, strict=True)  # type: ignore[misc]
+            yield from zip(ids, metas, strict=True)
             if len(ids) < 5000:
                 return
             offset += len(ids)
@@ -236,7 +237,7 @@ class ChunkStore:
                     ids=[c.id for c in batch],
                     embeddings=vectors[start : start + BATCH],  # type: ignore[arg-type]
                     documents=[c.text for c in batch],
-                    metadatas=[to_metadata(c) for c in batch],  # type: ignore[misc]
+                    metadatas=[to_metadata(c) for c in batch],
                 )
 
     def delete_document(self, source: str) -> None:
@@ -272,6 +273,9 @@ def open_store(
 ) -> ChunkStore:
     """Open the configured collection; ``create`` is for ingest, never for asking."""
     return ChunkStore(
-        client_factory(settings), settings.collection, embeddings, settings.embedding_model,
+        client_factory(settings),
+        settings.collection,
+        embeddings,
+        settings.embedding_model,
         create=create,
     )

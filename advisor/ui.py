@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 EXAMPLES = [
     "Can I send my exploit research to a co-author in China?",
     "May my Iranian postdoc see this sponsor's encryption code?",
-    "Our sponsor wants to approve every publication from the project. Is it still fundamental research?",
+    "Our sponsor wants to approve every publication. Is it still fundamental research?",
     "Can I take my laptop to a security conference in Germany?",
     "Do I need a licence to publish my encryption library on GitHub?",
 ]
@@ -67,12 +67,19 @@ def sources_markdown(answer: Answer) -> str:
     parts = []
     for c in answer.citations:
         where = ", ".join(
-            x for x in (c.section, f"page {c.page}" if c.page else None, c.version and
-                        f"version {c.version}", c.effective_date and f"effective {c.effective_date}")
+            x
+            for x in (
+                c.section,
+                f"page {c.page}" if c.page else None,
+                c.version and f"version {c.version}",
+                c.effective_date and f"effective {c.effective_date}",
+            )
             if x
         )
         quoted = "\n".join(f"> {line}" for line in c.text.splitlines() if line.strip())
-        parts.append(f"**[{c.n}] {c.title}**{' — ' + where if where else ''}  \n`{c.source}`\n\n{quoted}")
+        parts.append(
+            f"**[{c.n}] {c.title}**{' — ' + where if where else ''}  \n`{c.source}`\n\n{quoted}"
+        )
     return "\n\n".join(parts)
 
 
@@ -97,8 +104,9 @@ def _turns(history: list[dict[str, Any]]) -> list[Turn]:
             continue
         content = message.get("content")
         if isinstance(content, list):
-            content = " ".join(str(c.get("text", "")) if isinstance(c, dict) else str(c)
-                               for c in content)
+            content = " ".join(
+                str(c.get("text", "")) if isinstance(c, dict) else str(c) for c in content
+            )
         if message.get("role") in ("user", "assistant") and isinstance(content, str):
             turns.append(Turn(role=message["role"], content=content))
     return turns
@@ -174,8 +182,11 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 outputs=[chat, box, level_panel],
                 api_visibility="undocumented",
             )
-        clear.click(lambda: ([], "", badge_html(None)), outputs=[chat, box, level_panel],
-                    api_visibility="private")
+        clear.click(
+            lambda: ([], "", badge_html(None)),
+            outputs=[chat, box, level_panel],
+            api_visibility="private",
+        )
         gr.api(api_ask, api_name="ask")
     return demo
 

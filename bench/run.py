@@ -127,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.regulations} is absent; nothing to measure", file=sys.stderr)
         return 2
     results: dict = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or
-                    platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S")},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        },
     }
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as tmp:
         ingest, store, _ = bench_ingest(args.regulations.resolve(), Path(tmp))

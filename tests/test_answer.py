@@ -22,8 +22,14 @@ def hits() -> list[ScoredChunk]:
     return [
         ScoredChunk(
             chunk=Chunk(
-                id=f"c{i}", doc_id=f"d{i}", source=f"corpus/guidance/g{i}.md", title=f"Guide {i}",
-                text=text, position=0, heading_path="Section", version="1.0",
+                id=f"c{i}",
+                doc_id=f"d{i}",
+                source=f"corpus/guidance/g{i}.md",
+                title=f"Guide {i}",
+                text=text,
+                position=0,
+                heading_path="Section",
+                version="1.0",
             ),
             score=0.7 - i * 0.1,
         )
@@ -48,8 +54,13 @@ def test_every_statement_comes_from_a_cited_passage(writer: ExtractiveWriter) ->
 
 
 def test_bottom_line_and_flags_follow_the_level(writer: ExtractiveWriter) -> None:
-    flag = Flag(id="embargo", level=Level.PROHIBITED, reason="Iran is embargoed.",
-                citation="15 CFR 746.7", next_step="Stop now.")
+    flag = Flag(
+        id="embargo",
+        level=Level.PROHIBITED,
+        reason="Iran is embargoed.",
+        citation="15 CFR 746.7",
+        next_step="Stop now.",
+    )
     draft = writer.write("Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED)
     assert draft.text.startswith("**Bottom line (PROHIBITED):** Do not proceed")
     assert "Iran is embargoed. (15 CFR 746.7)" in draft.text

@@ -21,11 +21,21 @@ def fake_advisor(tmp_path: Path):
 def test_answer_json_contract(fake_advisor) -> None:
     answer = fake_advisor.ask("Can I carry my laptop abroad as a tool of trade under TMP?")
     data = json.loads(answer.model_dump_json())
-    assert {"question", "answer", "level", "flags", "citations", "in_scope", "model",
-            "latency_ms"} <= set(data)
+    assert {
+        "question",
+        "answer",
+        "level",
+        "flags",
+        "citations",
+        "in_scope",
+        "model",
+        "latency_ms",
+    } <= set(data)
     assert data["model"] == "extractive" and data["in_scope"] is True
     for citation in data["citations"]:
-        assert {"n", "doc_id", "title", "section", "page", "source", "text", "score"} <= set(citation)
+        assert {"n", "doc_id", "title", "section", "page", "source", "text", "score"} <= set(
+            citation
+        )
     for flag in data["flags"]:
         assert {"id", "level", "reason", "citation"} <= set(flag)
     assert data["level"] in {"none", "review", "escalate", "prohibited"}
@@ -49,14 +59,19 @@ def test_out_of_scope_has_no_citations(tmp_path: Path) -> None:
 
 
 def test_flags_keep_a_question_in_scope(tmp_path: Path) -> None:
-    advisor = build_advisor(make_settings(tmp_path, min_relevance=0.99), embeddings=HashEmbeddings())
+    advisor = build_advisor(
+        make_settings(tmp_path, min_relevance=0.99), embeddings=HashEmbeddings()
+    )
     answer = advisor.ask("Can I ship a zzz to Pyongyang?")
     assert answer.in_scope and answer.level == Level.PROHIBITED
 
 
 def test_follow_up_uses_the_conversation(fake_advisor) -> None:
     history = [
-        Turn(role="user", content="Can I share our unpublished exploit code with a partner in Germany?"),
+        Turn(
+            role="user",
+            content="Can I share our unpublished exploit code with a partner in Germany?",
+        ),
         Turn(role="assistant", content="..."),
     ]
     first = fake_advisor.ask(history[0].content)
@@ -93,10 +108,16 @@ def real_advisor(tmp_path_factory, real_embeddings):
     ("question", "level", "cite"),
     [
         ("Can I send my exploit research to a co-author in China?", Level.ESCALATE, "740.22"),
-        ("May my Iranian postdoc see this sponsor's encryption code?", Level.PROHIBITED,
-         "746|560|734.13|740.17"),
-        ("Our sponsor wants to approve every publication. Is it still fundamental research?",
-         Level.ESCALATE, "734.8"),
+        (
+            "May my Iranian postdoc see this sponsor's encryption code?",
+            Level.PROHIBITED,
+            "746|560|734.13|740.17",
+        ),
+        (
+            "Our sponsor wants to approve every publication. Is it still fundamental research?",
+            Level.ESCALATE,
+            "734.8",
+        ),
         ("Can I take my laptop to a security conference in Germany?", Level.REVIEW, "740.9"),
         ("What does the EAR mean by published information?", Level.NONE, "734.7"),
     ],
@@ -106,10 +127,10 @@ def test_real_corpus_answers(real_advisor, question: str, level: Level, cite: st
     assert answer.level == level
     assert answer.in_scope and answer.citations
     assert any(
-        alt in c.text or alt in (c.section or "") for c in answer.citations for alt in cite.split("|")
-    ), [
-        c.title for c in answer.citations
-    ]
+        alt in c.text or alt in (c.section or "")
+        for c in answer.citations
+        for alt in cite.split("|")
+    ), [c.title for c in answer.citations]
 
 
 @pytest.mark.slow

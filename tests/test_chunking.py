@@ -33,7 +33,10 @@ def test_split_sentences_keeps_legal_abbreviations(text: str, expected: int) -> 
 
 
 def test_heading_path_and_title_heading_dropped() -> None:
-    text = "# Guide\n\n## Deemed exports\n\n### Who is a foreign person\n\n" + "A foreign person is anyone who is not a U.S. person. " * 3
+    text = (
+        "# Guide\n\n## Deemed exports\n\n### Who is a foreign person\n\n"
+        + "A foreign person is anyone who is not a U.S. person. " * 3
+    )
     chunks = Chunker().split(doc(text))
     assert chunks[-1].heading_path == "Deemed exports > Who is a foreign person"
 
@@ -53,7 +56,10 @@ def test_regulation_sections_become_metadata() -> None:
 
 
 def test_section_lines_without_headings_in_plain_regulation_text() -> None:
-    text = "§ 999.1 Purpose.\n\n(a) Text of the purpose paragraph that is long enough.\n\n§ 999.2 Definitions.\n\n(a) A widget is a thing that is defined here at length."
+    text = (
+        "§ 999.1 Purpose.\n\n(a) Text of the purpose paragraph that is long enough.\n\n"
+        "§ 999.2 Definitions.\n\n(a) A widget is a thing that is defined here at length."
+    )
     chunks = Chunker().split(doc(text, doc_type="regulation", cfr=15))
     assert [c.section for c in chunks] == ["999.1", "999.2"]
 
@@ -85,6 +91,9 @@ def test_chunk_ids_are_stable_and_content_sensitive() -> None:
 
 
 def test_code_blocks_do_not_open_headings() -> None:
-    text = "## Real heading\n\n```\n# not a heading inside code\n```\n\nBody text that is long enough to be kept as a chunk."
+    text = (
+        "## Real heading\n\n```\n# not a heading inside code\n```\n\n"
+        "Body text that is long enough to be kept as a chunk."
+    )
     chunks = Chunker().split(doc(text))
     assert all(c.heading_path == "Real heading" for c in chunks)

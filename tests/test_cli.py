@@ -44,7 +44,10 @@ def test_ingest_ask_and_jsonl(env: Path, capsys, monkeypatch) -> None:
     text = capsys.readouterr().out
     assert text.startswith("[REVIEW]") and "[1] " in text
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("What is fundamental research?\n\nCan I ship a router to Havana?\n"))
+    monkeypatch.setattr(
+        "sys.stdin",
+        io.StringIO("What is fundamental research?\n\nCan I ship a router to Havana?\n"),
+    )
     assert main(["ask", "--jsonl"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
     assert [x["level"] for x in lines] == ["none", "prohibited"]

