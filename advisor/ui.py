@@ -13,6 +13,7 @@ from advisor.answer import notice
 from advisor.chain import Advisor, build_advisor
 from advisor.errors import AdvisorError
 from advisor.models import Answer, Level, Turn
+from advisor.screening import Screener
 from advisor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,46 +148,105 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
         except AdvisorError as exc:
             raise gr.Error(str(exc)) from exc
 
+    screener = advisor.escalation.party_screen
+    screener = screener if isinstance(screener, Screener) else None
+
+    def screen_name(name: str, country: str) -> tuple[str, list[list[Any]]]:
+        if screener is None:
+            return "No screening list is configured (ADVISOR_SCREENING_PATH).", []
+        try:
+            matches = screener.screen(name, country.strip() or None)
+        except AdvisorError as exc:
+            return f"⚠️ {exc}", []
+        notes = []
+        if screener.is_sample:
+            notes.append(
+                "⚠️ Using the SAMPLE list shipped with the app, not the current Consolidated "
+                "Screening List; load the full list before relying on a result."
+            )
+        if screener.last_error:
+            notes.append(
+                f"⚠️ The list file changed but could not be read; the last good list "
+                f"is in use: {screener.last_error}"
+            )
+        verdict = (
+            f"**{len(matches)} possible match(es)** for “{name.strip()}”: do not proceed until "
+            "your export control office has resolved them."
+            if matches
+            else f"No match for “{name.strip()}” at threshold {screener.threshold:g}."
+        )
+        rows = [
+            [
+                m.party.name,
+                m.matched_name,
+                "; ".join(m.party.sources),
+                m.party.country,
+                round(m.score, 1),
+                "prohibited" if m.prohibited else "escalate",
+            ]
+            for m in matches
+        ]
+        return "\n\n".join([verdict, *notes]), rows
+
     with gr.Blocks(title="export-advisor", fill_height=True) as demo:
         gr.Markdown(
             "# export-advisor\nCited, conservative answers on export controls for research "
             "(EAR, ITAR, OFAC, EU, UK, Wassenaar), drawn only from the curated corpus.\n\n"
             + notice(office)
         )
-        level_panel = gr.HTML(badge_html(None), elem_id="level-panel", label="Escalation level")
-        chat = gr.Chatbot(
-            label="Conversation",
-            elem_id="chat",
-            height=520,
-            buttons=["copy"],
-            feedback_options=None,
-        )
-        with gr.Row():
-            box = gr.Textbox(
-                label="Your question",
-                placeholder="Describe what you want to share, with whom, and where they are.",
-                elem_id="question",
-                scale=5,
-                lines=2,
-                max_lines=8,
-                autofocus=True,
+        with gr.Tab("Ask", id="ask-tab"):
+            level_panel = gr.HTML(badge_html(None), elem_id="level-panel", label="Escalation level")
+            chat = gr.Chatbot(
+                label="Conversation",
+                elem_id="chat",
+                height=520,
+                buttons=["copy"],
+                feedback_options=None,
             )
-            send = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)
-        gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[box], label="Example questions")
-        clear = gr.Button("New conversation", variant="secondary", size="sm")
+            with gr.Row():
+                box = gr.Textbox(
+                    label="Your question",
+                    placeholder="Describe what you want to share, with whom, and where they are.",
+                    elem_id="question",
+                    scale=5,
+                    lines=2,
+                    max_lines=8,
+                    autofocus=True,
+                )
+                send = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)
+            gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[box], label="Example questions")
+            clear = gr.Button("New conversation", variant="secondary", size="sm")
 
-        for trigger in (box.submit, send.click):
-            trigger(
-                respond,
-                inputs=[box, chat],
+            for trigger in (box.submit, send.click):
+                trigger(
+                    respond,
+                    inputs=[box, chat],
+                    outputs=[chat, box, level_panel],
+                    api_visibility="undocumented",
+                )
+            clear.click(
+                lambda: ([], "", badge_html(None)),
                 outputs=[chat, box, level_panel],
-                api_visibility="undocumented",
+                api_visibility="private",
             )
-        clear.click(
-            lambda: ([], "", badge_html(None)),
-            outputs=[chat, box, level_panel],
-            api_visibility="private",
-        )
+        with gr.Tab("Screening", id="screening-tab"):
+            with gr.Row():
+                party = gr.Textbox(label="Organisation or person", elem_id="screen-name", scale=4)
+                cc = gr.Textbox(
+                    label="Country code (optional)", elem_id="screen-country", max_lines=1, scale=1
+                )
+                go = gr.Button("Screen", variant="primary", elem_id="screen-button", scale=1)
+            verdict = gr.Markdown(elem_id="screen-verdict")
+            table = gr.Dataframe(
+                headers=["Listed party", "Matched name", "List", "Country", "Score", "Level"],
+                interactive=False,
+                elem_id="screen-results",
+                label="Matches",
+            )
+            for trigger in (party.submit, go.click):
+                trigger(
+                    screen_name, inputs=[party, cc], outputs=[verdict, table], api_name="screen"
+                )
         gr.api(api_ask, api_name="ask")
     return demo
 

@@ -120,6 +120,20 @@ def test_api_endpoint_ask_through_gradio_client(app_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_screening_endpoint(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    verdict, table = client.predict("Harbin Institute of Technology", "", api_name="/screen")
+    assert "possible match" in verdict and "SAMPLE" in verdict
+    assert table["data"][0][0] == "Harbin Institute of Technology"
+    verdict, table = client.predict(
+        "Massachusetts Institute of Technology", "US", api_name="/screen"
+    )
+    assert verdict.startswith("No match") and table["data"] in ([], [[]]) or not table["data"]
+
+
+@pytest.mark.slow
 @pytest.mark.browser
 def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
     if not Path("/usr/bin/chromium").exists():
@@ -152,6 +166,13 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         chat.get_by_text("Sources (").first.click()
         expect(chat).to_contain_text("746.6")
         page.screenshot(path=str(ARTIFACTS / "chat-desktop.png"), full_page=True)
+        page.get_by_role("tab", name="Screening").click()
+        page.get_by_label("Organisation or person").fill("Huawei Technologies Co Ltd")
+        page.locator("#screen-button").click()
+        expect(page.locator("#screen-verdict")).to_contain_text("possible match", timeout=30_000)
+        expect(page.locator("#screen-results")).to_contain_text("Entity List")
+        page.screenshot(path=str(ARTIFACTS / "screening.png"), full_page=True)
+        page.get_by_role("tab", name="Ask").click()
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
         browser.close()
