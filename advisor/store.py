@@ -218,6 +218,13 @@ class ChunkStore:
             row["chunks"] += 1
         return sorted(rows.values(), key=lambda r: str(r["source"]))
 
+    def digest(self) -> str:
+        """One hash over every document's content hash: which corpus produced an answer."""
+        import hashlib
+
+        pairs = sorted(self.document_hashes().items())
+        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
     def counts(self) -> tuple[int, int]:
         with _store_errors("counting the index"):
             chunks = self.collection.count()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from advisor.models import Answer, Citation, Flag, Level
-from advisor.ui import answer_messages, badge_html, sources_markdown
+from advisor.ui import answer_messages, badge_html, sources_markdown, sources_panel_html
 from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS
 
 
@@ -48,12 +48,37 @@ def test_badge_escapes_and_labels() -> None:
 
 
 def test_sources_block_is_collapsible_and_complete() -> None:
-    messages = answer_messages(sample_answer())
+    messages = answer_messages(sample_answer(), turn=2)
     assert messages[0]["content"].startswith("🟧 **ESCALATE**")
+    assert "[[1]](#src-2-1)" in messages[0]["content"]
     assert messages[1]["metadata"]["title"] == "Sources (1)"
     text = sources_markdown(sample_answer())
     assert "[1] Guide" in text and "page 3" in text and "version 1.0" in text
     assert "> Line one." in text
+
+
+def test_sources_panel_highlights_quoted_sentences() -> None:
+    answer = sample_answer().model_copy(
+        update={"answer": "**Bottom line**\n\n- Line one. [1]\n\nNotice."}
+    )
+    panel = sources_panel_html([answer, answer])
+    assert panel.index('id="src-2-1"') < panel.index('id="src-1-1"')
+    assert "<mark>Line one.</mark>" in panel
+    assert "version 1.0" in panel and "effective 2026-01-01" in panel and "page 3" in panel
+    assert "Sources of each answer" in sources_panel_html([])
+
+
+def test_conversation_export_markdown_and_pdf(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from advisor.transcript import to_markdown, to_pdf
+
+    answer = sample_answer()
+    md = to_markdown([answer], "the office")
+    assert "**Level: ESCALATE**" in md and "15 CFR 744.11" in md and "> Line one." in md
+    pdf = to_pdf([answer, answer], "the office", tmp_path / "c.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Level: ESCALATE" in text and "Question 2" in text and "Line two." in text
 
 
 def _free_port() -> int:
@@ -165,6 +190,15 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         expect(chat).to_contain_text("Sources (", timeout=30_000)
         chat.get_by_text("Sources (").first.click()
         expect(chat).to_contain_text("746.6")
+        link = chat.locator('a[href^="#src-1-"]').first
+        target = link.get_attribute("href")[1:]  # type: ignore[index]
+        link.click()
+        opened = page.locator(f"#sources-panel details#{target}")
+        expect(opened).to_have_attribute("open", "")
+        expect(opened.locator("mark").first).to_be_visible()
+        page.locator("#export-button").click()
+        expect(page.locator("#export-files")).to_contain_text(".pdf", timeout=30_000)
+        expect(page.locator("#export-files")).to_contain_text(".md")
         page.screenshot(path=str(ARTIFACTS / "chat-desktop.png"), full_page=True)
         page.get_by_role("tab", name="Screening").click()
         page.get_by_label("Organisation or person").fill("Huawei Technologies Co Ltd")
