@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
@@ -71,7 +71,26 @@ class Settings(BaseSettings):
     screening_threshold: float = Field(
         88.0, ge=50.0, le=100.0, description="Fuzzy name-match score (0-100) that counts as a hit."
     )
-    llm: str = Field("extractive", description="Answer writer; only extractive ships so far.")
+    audit_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the audit log (default: sqlite:///<data_dir>/audit.sqlite3).",
+    )
+    llm: str = Field(
+        "extractive",
+        description="Answer writer: extractive, or a LangChain init_chat_model spec such as "
+        "openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5 or ollama:qwen2.5:7b.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible server (vLLM, llama.cpp, LM Studio, a gateway)."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="Key for ADVISOR_LLM_BASE_URL; provider keys stay in their own variables."
+    )
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    llm_max_tokens: int = Field(900, ge=64, le=32000, description="Longest answer, in tokens.")
+    llm_timeout: float = Field(60.0, gt=0.0, le=600.0, description="Seconds per model request.")
+    llm_retries: int = Field(1, ge=0, le=10, description="Retries after a failed model request.")
+    prompts_dir: Path = Field(Path("prompts"), description="Prompt files of the LLM writers.")
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
 
@@ -83,5 +102,6 @@ class Settings(BaseSettings):
                 "corpus_dir": self.corpus_dir.expanduser().resolve(),
                 "rules_dir": self.rules_dir.expanduser().resolve(),
                 "screening_path": self.screening_path.expanduser().resolve(),
+                "prompts_dir": self.prompts_dir.expanduser().resolve(),
             }
         )

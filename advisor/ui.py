@@ -320,12 +320,14 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
         pdf = to_pdf(items, office, folder / "export-advisor-conversation.pdf")
         return gr.update(value=[str(md), str(pdf)], visible=True)
 
-    def api_ask(question: str) -> dict:
+    def api_ask(question: str, request: gr.Request) -> dict:
         """Answer one question; returns the Answer JSON (level, flags, citations)."""
         try:
-            return advisor.ask(question).model_dump(mode="json")
+            answer = advisor.ask(question)
         except AdvisorError as exc:
             raise gr.Error(str(exc)) from exc
+        record(answer, f"api-{uuid.uuid4().hex[:12]}", request)
+        return answer.model_dump(mode="json")
 
     screener = advisor.escalation.party_screen
     screener = screener if isinstance(screener, Screener) else None
@@ -482,14 +484,20 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
 
 
 def serve(settings: Settings) -> None:
+    from advisor.audit import AuditLog
+
     advisor = build_advisor(settings)
-    demo = build_ui(advisor)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        css=CSS,
-        js=JS,
-        ssr_mode=False,
-        show_error=True,
-        footer_links=["api"],
-    )
+    audit = AuditLog.from_settings(advisor.settings)
+    demo = build_ui(advisor, audit)
+    try:
+        demo.queue(default_concurrency_limit=4).launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            css=CSS,
+            js=JS,
+            ssr_mode=False,
+            show_error=True,
+            footer_links=["api"],
+        )
+    finally:
+        audit.close()

@@ -81,6 +81,11 @@ def test_conversation_export_markdown_and_pdf(tmp_path: Path) -> None:
     assert "Level: ESCALATE" in text and "Question 2" in text and "Line two." in text
 
 
+@pytest.fixture(scope="module")
+def app_url(app_server) -> str:
+    return str(app_server["url"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,7 +93,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def app_server(tmp_path_factory):
     """`python app.py` as a user starts it, on a free loopback port, with the test corpus."""
     data = tmp_path_factory.mktemp("app")
     port = _free_port()
@@ -121,7 +126,7 @@ def app_url(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("app did not start within 180 s")
-        yield url
+        yield {"url": url, "data": data}
     finally:
         proc.terminate()
         try:
@@ -192,10 +197,19 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         expect(chat).to_contain_text("746.6")
         link = chat.locator('a[href^="#src-1-"]').first
         target = link.get_attribute("href")[1:]  # type: ignore[index]
+        expect(page.locator(f"#sources-panel details#{target}")).to_be_attached()
+        expect(badge).to_have_text("PROHIBITED")
+        page.wait_for_timeout(500)  # let the last streamed update settle before clicking
         link.click()
         opened = page.locator(f"#sources-panel details#{target}")
         expect(opened).to_have_attribute("open", "")
         expect(opened.locator("mark").first).to_be_visible()
+        chat.get_by_role("button", name="Dislike").first.click()
+        expect(page.locator("#feedback-form").first).to_be_visible()
+        page.get_by_label("wrong level").check()
+        page.get_by_label("Comment (optional)").fill("Crimea answer should cite the regulation")
+        page.locator("#feedback-send").click()
+        expect(page.locator("#feedback-note")).to_contain_text("recorded", timeout=30_000)
         page.locator("#export-button").click()
         expect(page.locator("#export-files")).to_contain_text(".pdf", timeout=30_000)
         expect(page.locator("#export-files")).to_contain_text(".md")
@@ -210,3 +224,18 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_answers_and_feedback_reach_the_audit_trail(app_server) -> None:
+    """Runs after the browser test in this module: its answer and thumbs-down are recorded."""
+    from advisor.audit import AuditLog
+
+    audit = AuditLog(f"sqlite:///{app_server['data'] / 'audit.sqlite3'}")
+    try:
+        assert audit.verify().ok
+        rows = audit.feedback(rating="down")
+        assert any("Crimea" in r.question and r.reason == "wrong level" for r in rows)
+    finally:
+        audit.close()

@@ -1,0 +1,916 @@
+"""Audit trail: every answer, feedback and compliance action, in one tamper-evident log.
+
+Export-control programmes are judged by their records, so every entry is appended to one table
+whose rows carry a SHA-256 hash over their fields and the previous row's hash. Editing, deleting
+or reordering a row breaks the chain and ``verify()`` names the first broken row. Recording never
+breaks an answer: a failed write is logged and queued in memory, then retried on the next write
+or ``flush()``. The store is any SQLAlchemy URL: SQLite in the data folder by default, PostgreSQL
+for a team.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from advisor.errors import InputError, StoreError
+from advisor.models import Answer, Level
+
+if TYPE_CHECKING:
+    from advisor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64  # prev_hash of the first record
+RATINGS = ("up", "down")
+REASONS = ("wrong level", "wrong source", "other")  # the presets the feedback form offers
+EVENT_KINDS = (
+    "document_published",
+    "document_retired",
+    "rules_changed",
+    "screening_list_changed",
+    "eval_run",
+)
+MAX_COMMENT = 10_000
+BATCH = 200  # queued records written per transaction
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_EVENT_KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+_PG_LOCK_KEY = 0x61756474  # advisory lock guarding the chain head on PostgreSQL
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+metadata = MetaData()
+# One table, one chain: answers, events and feedback interleave in the order they happened.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # answer | event | feedback
+    Column("created_at", String(32), nullable=False, index=True),  # UTC ISO, fixed width
+    Column("username", Text),
+    # answer
+    Column("conversation_id", Text),
+    Column("question", Text),
+    Column("answer", Text),
+    Column("level", String(16)),
+    Column("in_scope", Boolean),
+    Column("flags", Text),  # JSON list of Flag
+    Column("citations", Text),  # JSON list of {n, chunk_id, doc_id, source, version, ...}
+    Column("model", Text),
+    Column("prompt_version", Text),
+    Column("corpus_hash", Text),
+    Column("rules_hash", Text),
+    Column("latency_ms", Float),
+    Column("fallback", Boolean),
+    # event
+    Column("event", String(64)),
+    Column("detail", Text),  # JSON object
+    # feedback
+    Column("record_id", String(32), index=True),
+    Column("rating", String(8)),
+    Column("reason", String(32)),
+    Column("comment", Text),
+    # chain
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+HASHED = tuple(c.name for c in audit_log.columns if c.name != "hash")
+_BOOLEANS = ("in_scope", "fallback")
+_CONTENT = tuple(n for n in HASHED if n not in ("seq", "prev_hash"))
+
+# The database refuses edits and deletions too; the hash chain catches whoever drops these.
+_APPEND_ONLY = "SELECT RAISE(ABORT, 'audit_log is append-only')"
+for _stmt in (
+    f"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN {_APPEND_ONLY}; END",
+    f"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN {_APPEND_ONLY}; END",
+):
+    event.listen(audit_log, "after_create", DDL(_stmt).execute_if(dialect="sqlite"))
+for _stmt in (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE PROCEDURE audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE PROCEDURE audit_log_append_only()",
+):
+    event.listen(audit_log, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
+
+EXPORT_COLUMNS = (
+    "seq",
+    "id",
+    "kind",
+    "time",
+    "user",
+    "conversation_id",
+    "question",
+    "answer",
+    "level",
+    "in_scope",
+    "flags",
+    "citations",
+    "model",
+    "prompt_version",
+    "corpus_hash",
+    "rules_hash",
+    "latency_ms",
+    "fallback",
+    "event",
+    "detail",
+    "feedback_count",
+    "feedback_rating",
+    "feedback_reason",
+    "feedback_comment",
+    "feedback_user",
+    "feedback_time",
+    "hash",
+)
+_JSON_COLUMNS = ("flags", "citations", "detail")
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(row: Mapping[Any, Any]) -> bytes:
+    """The bytes a record's hash covers: its hashed fields as sorted, compact JSON.
+
+    Latency is fixed to three decimals and yes/no columns to true/false, so a float round trip
+    or a driver that returns booleans as 0/1 cannot change the hash.
+    """
+    payload = {name: row.get(name) for name in HASHED}
+    for name in _BOOLEANS:
+        if payload[name] is not None:
+            payload[name] = bool(payload[name])
+    if payload["latency_ms"] is not None:
+        payload["latency_ms"] = f"{float(payload['latency_ms']):.3f}"
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return text.encode("utf-8", "surrogatepass")
+
+
+def chain_hash(row: Mapping[Any, Any]) -> str:
+    return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def _clean(value: str | None) -> str | None:
+    """Text every database stores verbatim: PostgreSQL rejects NUL and lone surrogates."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _clean(text) or ""
+
+
+def _entry(kind: str, **values: Any) -> dict[str, Any]:
+    """A record's content before the chain fields (seq, prev_hash, hash) are assigned."""
+    row: dict[str, Any] = dict.fromkeys(_CONTENT)
+    row.update(id=uuid.uuid4().hex, kind=kind, created_at=_now())
+    for key, value in values.items():
+        if key not in row:
+            raise TypeError(f"audit_log has no column {key!r}")
+        row[key] = _clean(value) if isinstance(value, str) else value
+    return row
+
+
+def parse_since(value: str | date | datetime | None) -> str | None:
+    """A lower time bound in the stored format; naive dates and times are taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError(
+                f"a --since date looks like 2025-01-31 or 2025-01-31T14:00:00Z, not {value!r}"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of recomputing the chain; ``first_bad_id`` is None when ``ok``."""
+
+    ok: bool
+    records: int
+    first_bad_id: str | None = None
+    problem: str | None = None
+    first_bad_seq: int | None = None
+    head_hash: str | None = None  # keep it elsewhere to detect a rewrite or cut tail later
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items())) or "empty"
+        if self.ok:
+            head = f"; head hash {self.head_hash}" if self.head_hash else ""
+            return f"audit log intact: {self.records} records ({counts}){head}"
+        return (
+            f"audit log TAMPERED at seq {self.first_bad_seq} (record {self.first_bad_id}): "
+            f"{self.problem}. {self.records} records in the log ({counts})."
+        )
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One thumbs up/down joined with the answer it is about, for a review table."""
+
+    id: str
+    record_id: str
+    time: str
+    user: str | None
+    rating: str
+    reason: str | None
+    comment: str | None
+    question: str | None
+    answer: str | None
+    level: str | None
+    sources: list[str]
+    citations: list[dict[str, Any]]
+    conversation_id: str | None
+    record_time: str
+
+
+def _rehash(row: Mapping[Any, Any]) -> str | None:
+    try:
+        return chain_hash(row)
+    except (TypeError, ValueError):  # e.g. text written into the latency column
+        return None
+
+
+def check_rows(rows: Iterable[Mapping[Any, Any]]) -> VerifyResult:
+    """Recompute the chain over rows in seq order; stops judging at the first bad row."""
+    expected, prev, count = 1, GENESIS, 0
+    answers: set[str] = set()
+    kinds: Counter[str] = Counter()
+    bad: tuple[str, int, str] | None = None
+    for row in rows:
+        count += 1
+        kinds[str(row["kind"])] += 1
+        if bad is not None:
+            continue
+        seq = row["seq"]
+        problem = None
+        if seq != expected:
+            problem = f"seq {seq} follows seq {expected - 1}: a record is missing"
+        elif row["prev_hash"] != prev:
+            problem = (
+                "its prev_hash is not the previous record's hash: the previous record was "
+                "changed, or records were removed or reordered"
+            )
+        elif _rehash(row) != row["hash"]:
+            problem = "its fields do not match its hash: the record was edited"
+        elif row["kind"] == "feedback" and row["record_id"] not in answers:
+            problem = f"feedback about {row['record_id']}, which is not an earlier answer"
+        if problem is not None:
+            bad = (str(row["id"]), int(seq), problem)
+            continue
+        if row["kind"] == "answer":
+            answers.add(str(row["id"]))
+        expected, prev = seq + 1, str(row["hash"])
+    named = {"answer": "answers", "event": "events", "feedback": "feedback"}
+    tally = {named.get(k, k): n for k, n in kinds.items()}
+    if bad is None:
+        return VerifyResult(True, count, head_hash=None if count == 0 else prev, kinds=tally)
+    return VerifyResult(False, count, bad[0], bad[2], bad[1], kinds=tally)
+
+
+# --------------------------------------------------------------------------- the log
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(url: URL) -> threading.Lock:
+    """One lock per database per process, so two AuditLog objects do not race each other."""
+    key = url.render_as_string(hide_password=False)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return None if url.database.startswith("file:") else Path(url.database)
+
+
+def _build_engine(url: URL, busy_timeout: float) -> Engine:
+    try:
+        if url.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": busy_timeout})
+            _take_over_sqlite_transactions(engine)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":  # a down server must not hang an answer
+            connect_args["connect_timeout"] = max(1, math.ceil(busy_timeout))
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"audit store {url.render_as_string()}: cannot be used ({exc})") from exc
+
+
+def _take_over_sqlite_transactions(engine: Engine) -> None:
+    """Let appends start with BEGIN IMMEDIATE: the write lock is taken before the head is read.
+
+    pysqlite would otherwise begin lazily at the INSERT, after two writers had both read the
+    same last hash. WAL keeps readers (export, review) from blocking writers.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("audit_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class AuditLog:
+    """Append-only, hash-chained record of answers, feedback and compliance events.
+
+    Thread-safe. Writers (``record_answer``, ``record_event``, ``add_feedback``) never raise on
+    a store failure: the record waits in a bounded in-memory queue. Readers raise StoreError.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = 2.0,
+        max_queue: int = 10_000,
+        retry_after: float = 5.0,
+    ) -> None:
+        """``busy_timeout``: how long a write waits for a busy store before queueing; after a
+        failure, writes only queue for ``retry_after`` seconds, so an outage costs no time."""
+        try:
+            self._url = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"audit store URL {url!r} is not a SQLAlchemy URL") from exc
+        self.busy_timeout = busy_timeout
+        self.max_queue = max_queue
+        self._engine = _build_engine(self._url, busy_timeout)
+        self._lock = _lock_for(self._url)
+        self._queue: deque[dict[str, Any]] = deque()
+        self._queue_lock = threading.Lock()
+        self._ready = False
+        self.retry_after = retry_after
+        self._retry_at = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> AuditLog:
+        """Settings.audit_url, else ADVISOR_AUDIT_URL, else SQLite in the data folder."""
+        url = getattr(settings, "audit_url", None) or os.environ.get("ADVISOR_AUDIT_URL")
+        if not url:
+            data_dir = Path(settings.data_dir).expanduser().resolve()
+            url = f"sqlite:///{data_dir / 'audit.sqlite3'}"
+        return cls(url, **options)
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password masked, for messages."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def pending(self) -> int:
+        """Records queued because the store failed, not yet written."""
+        with self._queue_lock:
+            return len(self._queue)
+
+    # ----------------------------------------------------------------------- writing
+
+    def record_answer(
+        self,
+        answer: Answer,
+        *,
+        conversation_id: str,
+        user: str | None,
+        corpus_hash: str,
+        rules_hash: str,
+    ) -> str | None:
+        """Record an answered question; returns its id (final even while queued), never raises.
+
+        None only when the record could not be kept at all (queue full, or a bug): both logged.
+        """
+        try:
+            latency = float(answer.latency_ms)
+            entry = _entry(
+                "answer",
+                username=user,
+                conversation_id=conversation_id,
+                question=answer.question,
+                answer=answer.answer,
+                level=Level(answer.level).value,
+                in_scope=bool(answer.in_scope),
+                flags=_json([f.model_dump(mode="json") for f in answer.flags]),
+                citations=_json(
+                    [
+                        {
+                            "n": c.n,
+                            "chunk_id": c.chunk_id,
+                            "doc_id": c.doc_id,
+                            "source": c.source,
+                            "version": c.version,
+                            "effective_date": c.effective_date,
+                        }
+                        for c in answer.citations
+                    ]
+                ),
+                model=answer.model,
+                prompt_version=answer.prompt_version,
+                corpus_hash=corpus_hash,
+                rules_hash=rules_hash,
+                latency_ms=round(latency, 3) if math.isfinite(latency) else None,
+                fallback=bool(answer.fallback),
+            )
+            return self._write(entry)
+        except Exception:  # the answer matters more than its record; the log says what failed
+            log.exception("audit: could not record the answer")
+            return None
+
+    def record_event(
+        self, kind: str, detail: dict[str, Any], user: str | None = None
+    ) -> str | None:
+        """Record a compliance action (see EVENT_KINDS) in the same chain as the answers."""
+        if not isinstance(kind, str) or not _EVENT_KIND.match(kind):
+            raise InputError(f"event kind {kind!r}: use lower-case words such as {EVENT_KINDS[0]}")
+        if not isinstance(detail, dict):
+            raise InputError(f"event detail must be a dict, not {type(detail).__name__}")
+        return self._write(_entry("event", username=user, event=kind, detail=_json(detail)))
+
+    def add_feedback(
+        self,
+        record_id: str,
+        rating: str,
+        comment: str | None = None,
+        user: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> str | None:
+        """Append a thumbs up/down about an answer; returns the feedback's id.
+
+        ``reason`` is one of REASONS. A comment that starts with a preset reason, as the chat
+        form sends it ("wrong level; too strict"), has that reason split off.
+        """
+        if not isinstance(record_id, str) or not _ID.match(record_id):
+            raise InputError(f"{record_id!r} is not an audit record id")
+        if rating not in RATINGS:
+            raise InputError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
+        comment = (comment or "").strip() or None
+        if reason is None and comment is not None:
+            head, _, rest = comment.partition(";")
+            if head.strip().lower() in REASONS:
+                reason, comment = head.strip().lower(), rest.strip() or None
+        if reason is not None and reason not in REASONS:
+            raise InputError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise InputError(f"the comment is {len(comment):,} characters; the limit is 10,000")
+        if not self._known_answer(record_id):
+            raise InputError(f"no answer {record_id} in the audit log")
+        entry = _entry(
+            "feedback",
+            username=user,
+            record_id=record_id,
+            rating=rating,
+            reason=reason,
+            comment=comment,
+        )
+        return self._write(entry)
+
+    def flush(self) -> int:
+        """Write queued records now, backoff or not; returns how many are still queued."""
+        self._drain(wait=max(self.busy_timeout, 5.0))
+        return self.pending
+
+    def close(self) -> None:
+        """Flush, say loudly what could not be written, and release connections."""
+        left = self.flush()
+        if left:
+            log.error("audit: %d record(s) could not be written to %s and are lost", left, self.url)
+        self._engine.dispose()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _known_answer(self, record_id: str) -> bool:
+        """True when the answer is stored or queued; also True when the store cannot say."""
+        with self._queue_lock:
+            if any(e["id"] == record_id and e["kind"] == "answer" for e in self._queue):
+                return True
+        try:
+            if not self._exists():
+                return False
+            stmt = select(audit_log.c.seq).where(
+                audit_log.c.id == record_id, audit_log.c.kind == "answer"
+            )
+            with self._engine.connect() as conn:
+                return conn.execute(stmt).first() is not None
+        except SQLAlchemyError as exc:
+            log.warning("audit: cannot check record %s (%s); keeping the feedback", record_id, exc)
+            return True
+
+    def _write(self, entry: dict[str, Any]) -> str | None:
+        with self._queue_lock:
+            if len(self._queue) >= self.max_queue:
+                log.error(
+                    "audit: %d records are waiting for %s; this one is NOT kept: %s",
+                    len(self._queue),
+                    self.url,
+                    _json(entry),
+                )
+                return None
+            self._queue.append(entry)
+            waiting = len(self._queue)
+        every = max(2, self.max_queue // 10)
+        if waiting % every == 0:
+            log.warning("audit: %d records waiting; is %s down?", waiting, self.url)
+        if time.monotonic() >= self._retry_at:
+            self._drain(wait=self.busy_timeout)
+        return str(entry["id"])
+
+    def _drain(self, wait: float) -> None:
+        """Write queued records in order until the queue is empty or the store fails.
+
+        Whoever holds the lock drains everything queued, so a writer that times out waiting
+        for it leaves its record to the holder (or to the next write).
+        """
+        if not self._lock.acquire(timeout=wait):
+            return
+        try:
+            while True:
+                with self._queue_lock:
+                    batch = list(islice(self._queue, BATCH))
+                if not batch:
+                    return
+                try:
+                    self._append(batch)
+                except Exception as exc:
+                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    log.warning(
+                        "audit: writing to %s failed (%s); %d record(s) queued for retry",
+                        self.url,
+                        reason,
+                        self.pending,
+                    )
+                    self._retry_at = time.monotonic() + self.retry_after
+                    return
+                self._retry_at = 0.0
+                with self._queue_lock:
+                    for _ in batch:
+                        self._queue.popleft()
+        finally:
+            self._lock.release()
+
+    def _append(self, batch: list[dict[str, Any]]) -> None:
+        """Chain and insert records in one transaction that holds the head until commit."""
+        path = _sqlite_file(self._url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        t = audit_log
+        with self._engine.connect() as conn:
+            conn.execution_options(audit_write=True)
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    ms = max(1, int(self.busy_timeout * 1000))
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+                if not self._ready:  # under the write lock, so two processes cannot both create
+                    metadata.create_all(conn)
+                last = conn.execute(
+                    select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1).with_for_update()
+                ).first()
+                seq, prev = (int(last.seq), str(last.hash)) if last else (0, GENESIS)
+                rows = []
+                for entry in batch:
+                    seq += 1
+                    row = {**entry, "seq": seq, "prev_hash": prev}
+                    row["hash"] = prev = chain_hash(row)
+                    rows.append(row)
+                conn.execute(insert(t), rows)
+        self._ready = True
+
+    # ----------------------------------------------------------------------- reading
+
+    def _exists(self) -> bool:
+        """Whether there is a log to read, without creating an empty SQLite file."""
+        if self._ready:
+            return True
+        path = _sqlite_file(self._url)
+        if path is not None and not path.exists():
+            return False
+        return inspect(self._engine).has_table(audit_log.name)
+
+    def _read_error(self, exc: SQLAlchemyError) -> StoreError:
+        return StoreError(f"cannot read the audit log at {self.url}: {exc}")
+
+    def verify(self) -> VerifyResult:
+        """Recompute the whole chain from the stored rows (queued records are not yet in it)."""
+        try:
+            if not self._exists():
+                return VerifyResult(True, 0)
+            with self._engine.connect() as conn, conn.begin():
+                stmt = select(audit_log).order_by(audit_log.c.seq)
+                rows = conn.execute(stmt.execution_options(yield_per=1000)).mappings()
+                return check_rows(rows)
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+
+    def feedback(
+        self,
+        rating: str | None = None,
+        since: str | date | datetime | None = None,
+        level: Level | str | None = None,
+        contains: str | None = None,
+    ) -> list[FeedbackRow]:
+        """Feedback joined with its answer, newest first, for the review table.
+
+        ``since`` bounds the feedback's time; ``contains`` searches question, answer and comment
+        case-insensitively.
+        """
+        if rating is not None and rating not in RATINGS:
+            raise InputError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
+        if level is not None:
+            try:
+                level = Level(level)
+            except ValueError:
+                choices = ", ".join(lv.value for lv in Level)
+                raise InputError(f"level must be one of {choices}, not {level!r}") from None
+        bound = parse_since(since)
+        self.flush()
+        fb, rec = audit_log.alias("fb"), audit_log.alias("rec")
+        stmt = (
+            select(
+                fb.c.id,
+                fb.c.record_id,
+                fb.c.created_at,
+                fb.c.username,
+                fb.c.rating,
+                fb.c.reason,
+                fb.c.comment,
+                rec.c.question,
+                rec.c.answer,
+                rec.c.level,
+                rec.c.citations,
+                rec.c.conversation_id,
+                rec.c.created_at.label("record_time"),
+            )
+            .join_from(fb, rec, rec.c.id == fb.c.record_id)
+            .where(fb.c.kind == "feedback")
+            .order_by(fb.c.seq.desc())
+        )
+        if rating is not None:
+            stmt = stmt.where(fb.c.rating == rating)
+        if bound is not None:
+            stmt = stmt.where(fb.c.created_at >= bound)
+        if level is not None:
+            stmt = stmt.where(rec.c.level == Level(level).value)
+        if contains:
+            stmt = stmt.where(
+                or_(
+                    *(
+                        col.icontains(contains, autoescape=True)
+                        for col in (rec.c.question, rec.c.answer, fb.c.comment)
+                    )
+                )
+            )
+        try:
+            if not self._exists():
+                return []
+            with self._engine.connect() as conn:
+                rows = conn.execute(stmt).mappings().all()
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+        out = []
+        for r in rows:
+            citations = json.loads(r["citations"] or "[]")
+            out.append(
+                FeedbackRow(
+                    id=r["id"],
+                    record_id=r["record_id"],
+                    time=r["created_at"],
+                    user=r["username"],
+                    rating=r["rating"],
+                    reason=r["reason"],
+                    comment=r["comment"],
+                    question=r["question"],
+                    answer=r["answer"],
+                    level=r["level"],
+                    sources=list(dict.fromkeys(str(c.get("source")) for c in citations)),
+                    citations=citations,
+                    conversation_id=r["conversation_id"],
+                    record_time=r["record_time"],
+                )
+            )
+        return out
+
+    def export_rows(self, since: str | date | datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Answers and events (EXPORT_COLUMNS) in chain order, each with its latest feedback.
+
+        JSON columns are decoded. Feedback rows are folded into their answer: the latest
+        rating, reason, comment, user and time, and how many there were.
+        """
+        bound = parse_since(since)  # bad input fails here, not at the first next()
+        self.flush()
+        return self._export_rows(bound)
+
+    def _export_rows(self, bound: str | None) -> Iterator[dict[str, Any]]:
+        t = audit_log
+        try:
+            if not self._exists():
+                return
+            with self._engine.connect() as conn, conn.begin():
+                fb_stmt = select(t).where(t.c.kind == "feedback").order_by(t.c.seq)
+                if bound is not None:
+                    fb_stmt = fb_stmt.where(t.c.created_at >= bound)
+                latest: dict[str, tuple[int, Mapping[Any, Any]]] = {}
+                for fb in conn.execute(fb_stmt).mappings():
+                    count = latest.get(fb["record_id"], (0, fb))[0]
+                    latest[fb["record_id"]] = (count + 1, fb)
+                stmt = select(t).where(t.c.kind != "feedback").order_by(t.c.seq)
+                if bound is not None:
+                    stmt = stmt.where(t.c.created_at >= bound)
+                for row in conn.execute(stmt.execution_options(yield_per=1000)).mappings():
+                    count, last = latest.get(row["id"], (0, None))
+                    yield _export_row(row, count, last)
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+
+    def export(
+        self,
+        out: TextIO,
+        fmt: Literal["csv", "jsonl"] = "csv",
+        since: str | date | datetime | None = None,
+    ) -> int:
+        """Write export_rows() as CSV (with a header) or JSON Lines; returns the row count.
+
+        CSV cells that a spreadsheet would run as a formula get a leading apostrophe.
+        """
+        if fmt not in ("csv", "jsonl"):
+            raise InputError(f"export format must be csv or jsonl, not {fmt!r}")
+        rows = self.export_rows(since)
+        count = 0
+        if fmt == "jsonl":
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+            return count
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        for row in rows:
+            writer.writerow([_csv_cell(row[name]) for name in EXPORT_COLUMNS])
+            count += 1
+        return count
+
+
+def _export_row(
+    row: Mapping[Any, Any], feedback_count: int, last: Mapping[Any, Any] | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: row.get(name) for name in EXPORT_COLUMNS if name in audit_log.columns
+    }
+    out["time"] = row["created_at"]
+    out["user"] = row["username"]
+    for name in _JSON_COLUMNS:
+        out[name] = json.loads(row[name]) if row[name] else None
+    out["feedback_count"] = feedback_count
+    for name, column in (
+        ("rating", "rating"),
+        ("reason", "reason"),
+        ("comment", "comment"),
+        ("user", "username"),
+        ("time", "created_at"),
+    ):
+        out[f"feedback_{name}"] = None if last is None else last[column]
+    return {name: out.get(name) for name in EXPORT_COLUMNS}
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "audit",
+        help="verify or export the audit trail",
+        description="The hash-chained record of answers, feedback and compliance actions.",
+    )
+    sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,export}")
+    v = sub.add_parser(
+        "verify",
+        help="recompute the hash chain",
+        description="Exit 0 when the log is intact, 1 when a record was edited, removed or "
+        "reordered, 2 when the log cannot be read.",
+    )
+    v.set_defaults(func=cmd_verify)
+    e = sub.add_parser(
+        "export",
+        help="write answers and events with their feedback",
+        description="For the export control office: one row per answer or event, with the "
+        "latest feedback on it.",
+    )
+    e.add_argument("--since", metavar="DATE", help="only records from this UTC date or time on")
+    e.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
+    e.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    e.set_defaults(func=cmd_export)
+
+
+def _cli_log() -> AuditLog:
+    from advisor.settings import Settings
+
+    return AuditLog.from_settings(Settings().resolved())
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    audit = _cli_log()
+    try:
+        result = audit.verify()
+    finally:
+        audit.close()
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    since = parse_since(args.since)  # a bad date fails before the store is opened
+    audit = _cli_log()
+    try:
+        if args.out is None:
+            audit.export(sys.stdout, args.format, since)
+            return 0
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as out:
+                count = audit.export(out, args.format, since)
+        except OSError as exc:
+            raise InputError(f"{args.out}: cannot be written ({exc.strerror or exc})") from exc
+        print(f"wrote {count} records to {args.out}", file=sys.stderr)
+        return 0
+    finally:
+        audit.close()
