@@ -330,3 +330,59 @@ def test_valid_edit_takes_effect_without_restart(tmp_path: Path) -> None:
 def test_missing_rules_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="no rule files"):
         EscalationEngine(tmp_path)
+
+
+RULE_EXAMPLES = {
+    "embargo-controlled-transfer": "Can I email our encryption library to a developer in Tehran?",
+    "occupied-region": "Our partner sits in Simferopol.",
+    "intrusion-government-d1-d5": "Can we sell our exploit chain to the police in Shanghai?",
+    "military-intelligence-end-user": "An intelligence agency in Moscow wants our data.",
+    "named-military-intelligence-end-user": "The RGB asked for our fuzzing results.",
+    "itar-arms-embargo": "Can I send ITAR technical data to a partner in Caracas?",
+    "unauthorized-access-end-use": "They will use our tool to hack into a competitor's network.",
+    "denied-party": "The buyer is named on a BIS denial order.",
+    "embargo-mention": "A reviewer from Havana commented on our paper.",
+    "russia-belarus": "We have a new customer in Minsk.",
+    "occupied-watch": "A partner in Melitopol asked to collaborate.",
+    "listed-party": "Our sponsor appears on the Entity List.",
+    "military-police-intelligence-end-user": "A defense contractor wants to fund our lab.",
+    "cyber-item-government-end-user": "A government agency wants our password cracker.",
+    "controlled-item-d1-d5": "Can I give our unpublished source code to a lab in Beijing?",
+    "controlled-release-foreign-person": "May a foreign student see our export-controlled code?",
+    "intrusion-abroad": "Can I share our exploit with a researcher in Japan?",
+    "surveillance-abroad": "Can we demo our lawful intercept system to a buyer in Brazil?",
+    "cryptanalysis-abroad": "Can I send our password cracking tool to a partner in France?",
+    "sponsor-restrictions": "The sponsor has the right to approve our papers.",
+    "itar-involved": "Our lab works on ITAR-controlled defense articles.",
+    "accidental-transfer": "I accidentally emailed the design to a colleague.",
+    "proprietary-input-foreign": "Can a foreign student use the dataset we got under NDA?",
+    "encryption-source-abroad": "Can I upload our proprietary encryption code to Japan?",
+    "restricted-results-foreign": "We decided not to publish; may our contractor in India go on?",
+    "red-flags": "The buyer will pay cash and ship via a freight forwarder.",
+    "cyber-hardware-abroad": "Can I ship our implant hardware prototype to Germany?",
+    "cloud-d5": "We want to store our research data in a cloud region in China.",
+    "intrusion-item": "Is our new exploit framework controlled?",
+    "encryption-item": "Does our VPN product need a classification?",
+    "surveillance-item": "We built a surveillance tool for our lab.",
+    "foreign-person-involved": "A visiting scholar joins our lab next week.",
+    "travel-abroad": "I travel to a conference in Canada next month.",
+    "shipping-abroad": "We need to ship a sensor to Australia.",
+    "cloud-abroad": "Our backups are stored in a data center in Frankfurt.",
+    "teaching-foreign-students": "I teach a course with many international students.",
+    "open-source-release": "We plan to publish our cipher implementation on GitHub.",
+    "restricted-results": "We will keep the results proprietary for our startup.",
+    "controlled-technology-item": "Our lab holds controlled technical data.",
+    "exporting-a-product": "What ECCN does our appliance need before we sell abroad?",
+    "proprietary-input": "We received a proprietary dataset from a company.",
+}
+
+
+def test_every_rule_is_covered_by_an_example() -> None:
+    ids = [rule.id for rule in RuleSet.load(RULES).rules]
+    assert sorted(ids) == sorted(RULE_EXAMPLES), "add an example for each new rule"
+
+
+@pytest.mark.parametrize(("rule_id", "question"), sorted(RULE_EXAMPLES.items()))
+def test_each_rule_fires_on_its_example(engine, rule_id: str, question: str) -> None:
+    fired = [f.id for f in engine.assess(question).flags]
+    assert rule_id in fired, fired
