@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -43,10 +43,31 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 @dataclass
 class Draft:
-    """What a writer returns: markdown text and the passages it cites, numbered from 1."""
+    """What a writer returns: markdown text and the passages it cites, by their [n].
+
+    ``model`` names the writer that really produced the text when it is not the configured
+    one (an LLM writer that fell back to the extractive answer sets it to "extractive" and
+    ``fallback``). ``flags`` are extra flags from the writer (a model's suggestion); they can
+    only raise the level, never lower it.
+    """
 
     text: str
     citations: list[Citation]
+    model: str | None = None
+    fallback: bool = False
+    prompt_version: str | None = None
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass
+class Shown:
+    """The whole answer text shown so far, replacing what was shown before.
+
+    Writers yield plain ``str`` blocks that the chain appends; a token stream (which grows
+    inside a paragraph) or a restart after a failed check needs to replace the text instead.
+    """
+
+    text: str
 
 
 class AnswerWriter(Protocol):
@@ -70,7 +91,7 @@ class AnswerWriter(Protocol):
         level: Level,
         question_vector: list[float] | None = None,
         support: list[ScoredChunk] | None = None,
-    ) -> Iterator[str | Draft]: ...
+    ) -> Iterator[str | Shown | Draft]: ...
 
 
 def notice(office: str) -> str:
@@ -86,6 +107,18 @@ def flags_block(flags: list[Flag]) -> str:
     lines = ["**Why this level**"]
     lines += [f"- **{f.level.value.upper()}**: {f.reason} ({f.citation})" for f in flags]
     return "\n".join(lines)
+
+
+def bottom_line(level: Level, office: str) -> str:
+    """The deterministic first block of every in-scope answer: the level and what it means."""
+    return f"**Bottom line ({LEVEL_LABEL[level]}):** {BOTTOM_LINE[level].format(office=office)}"
+
+
+def next_steps_block(flags: list[Flag], level: Level, office: str) -> str:
+    steps = [f.next_step for f in flags if f.next_step]
+    steps.append(NEXT_STEPS[level].format(office=office))
+    unique = list(dict.fromkeys(s.replace("your export control office", office) for s in steps))
+    return "**Next steps**\n" + "\n".join(f"- {s}" for s in unique[:5])
 
 
 def citation_for(n: int, hit: ScoredChunk) -> Citation:
@@ -242,9 +275,7 @@ class ExtractiveWriter:
     ) -> Iterator[str | Draft]:
         office = self.office
         passages = hits[: self.passages] + list(support or [])
-        blocks: list[str] = [
-            f"**Bottom line ({LEVEL_LABEL[level]}):** {BOTTOM_LINE[level].format(office=office)}"
-        ]
+        blocks: list[str] = [bottom_line(level, office)]
         yield blocks[0]
         selected = self._select(question, passages, question_vector, len(support or []))
         numbers: dict[int, int] = {}
@@ -261,10 +292,7 @@ class ExtractiveWriter:
         if flags:
             blocks.append(flags_block(flags))
             yield blocks[-1]
-        steps = [f.next_step for f in flags if f.next_step]
-        steps.append(NEXT_STEPS[level].format(office=office))
-        unique = list(dict.fromkeys(s.replace("your export control office", office) for s in steps))
-        blocks.append("**Next steps**\n" + "\n".join(f"- {s}" for s in unique[:5]))
+        blocks.append(next_steps_block(flags, level, office))
         yield blocks[-1]
         blocks.append(notice(office))
         yield blocks[-1]

@@ -12,6 +12,7 @@ from advisor.answer import (
     AnswerWriter,
     Draft,
     ExtractiveWriter,
+    Shown,
     flags_block,
     notice,
     out_of_scope_text,
@@ -20,6 +21,7 @@ from advisor.chunking import Chunker
 from advisor.errors import InputError
 from advisor.escalation import EscalationEngine
 from advisor.ingest import Ingestor
+from advisor.llm import LLMSetup
 from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
 from advisor.retrieval import CorpusRetriever
 from advisor.screening import screener_from_settings
@@ -60,22 +62,30 @@ class Advisor:
         return text
 
     def _retrieval_query(self, question: str, history: list[Turn]) -> str:
-        """Follow-ups like "and if he lives in Tehran?" need the earlier turns to retrieve well."""
+        """Follow-ups like "and if he lives in Tehran?" need the earlier turns to retrieve well.
+
+        An LLM writer condenses them into a standalone question; without one (or when the
+        model fails) the recent user turns are joined to the question.
+        """
         earlier = [t.content for t in history if t.role == "user"][-self.settings.history_turns :]
         if not earlier or self.settings.history_turns == 0:
             return question
-        return "\n".join([*earlier, question])[-2000:]
+        joined = "\n".join([*earlier, question])[-2000:]
+        condense = getattr(self.writer, "condense", None)
+        if condense is None:
+            return joined
+        return condense(question, history[-2 * self.settings.history_turns :]) or joined
 
     def _prepare(
         self, question: str, history: list[Turn] | None
-    ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], float]:
+    ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], float, str]:
         text = self.check_question(question)
         turns = list(history or [])
         query = self._retrieval_query(text, turns)
         vector = self.store.embed_query(query)
         hits = self.retriever.retrieve(query, vector=vector)
         top = hits[0].score if hits else 0.0
-        return text, turns, hits, vector, top
+        return text, turns, hits, vector, top, query
 
     def _flag_support(self, flags: list[Flag], hits: list[ScoredChunk]) -> list[ScoredChunk]:
         """One passage behind each of the strongest flags, so the rule that set the level
@@ -90,6 +100,13 @@ class Advisor:
                     seen.add(hit.chunk.id)
                     break
         return support
+
+    def _out_of_scope(self, flags: list[Flag]) -> Iterator[str | Draft]:
+        office = self.settings.office_contact
+        blocks = [out_of_scope_text(office), flags_block(flags), notice(office)]
+        body = "\n\n".join(b for b in blocks if b)
+        yield body
+        yield Draft(text=body, citations=[])
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         return self.ask_traced(question, history).answer
@@ -111,7 +128,9 @@ class Advisor:
         self, question: str, history: list[Turn] | None = None
     ) -> Iterator[str | Traced]:
         started = time.perf_counter()
-        text, turns, hits, vector, top = self._prepare(question, history)
+        text, turns, hits, vector, top, query = self._prepare(question, history)
+        # A writer that condenses follow-ups answers the standalone question it retrieved for.
+        asked = query if hasattr(self.writer, "condense") else text
         assessment = self.escalation.assess(text, turns, hits)
         # Near the threshold, nearby topics (tax, grants) score like weak export questions;
         # there the question must also use export-control vocabulary to count as covered.
@@ -121,35 +140,45 @@ class Advisor:
         # A question the corpus does not cover still gets its flags and level; an escalation
         # keeps it in scope so the answer explains the flags instead of declining.
         in_scope = relevant or assessment.level.rank >= Level.ESCALATE.rank
+        parts: Iterator[str | Shown | Draft]
         if not in_scope:
-            office = self.settings.office_contact
-            blocks = [out_of_scope_text(office), flags_block(assessment.flags), notice(office)]
-            body = "\n\n".join(b for b in blocks if b)
-            yield body
-            draft = Draft(text=body, citations=[])
+            decline = getattr(self.writer, "decline", None)
+            parts = (
+                decline(asked, assessment.flags, assessment.level)
+                if decline is not None
+                else self._out_of_scope(assessment.flags)
+            )
         else:
             usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
             support = self._flag_support(assessment.flags, usable)
             hits = hits + support
-            shown = ""
-            draft = Draft(text="", citations=[])
-            for part in self.writer.stream(
-                text, usable, assessment.flags, assessment.level, vector, support
-            ):
-                if isinstance(part, Draft):
-                    draft = part
+            parts = self.writer.stream(
+                asked, usable, assessment.flags, assessment.level, vector, support
+            )
+        shown = ""
+        draft = Draft(text="", citations=[])
+        for part in parts:
+            if isinstance(part, Draft):
+                draft = part
+            else:
+                if isinstance(part, Shown):
+                    shown = part.text
                 else:
                     shown = f"{shown}\n\n{part}" if shown else part
-                    yield shown
+                yield shown
+        # A writer may add flags (a model's suggestion); they can only raise the level.
+        flags = sorted([*assessment.flags, *draft.flags], key=lambda f: -f.level.rank)
         answer = Answer(
             question=text,
             answer=draft.text,
-            level=assessment.level,
-            flags=assessment.flags,
+            level=Level.highest([assessment.level, *(f.level for f in flags)]),
+            flags=flags,
             citations=draft.citations,
             in_scope=in_scope,
-            model=self.writer.name,
+            model=draft.model or self.writer.name,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            fallback=draft.fallback,
+            prompt_version=draft.prompt_version,
         )
         yield Traced(answer=answer, hits=hits)
 
@@ -173,20 +202,19 @@ def build_advisor(
     """
     configure_offline()
     settings = settings.resolved()
-    if settings.llm != "extractive":
-        raise InputError(
-            f"ADVISOR_LLM={settings.llm!r}: LLM answer writers are not available in this "
-            "version; use the default extractive writer"
-        )
+    # Prompt files, provider package and key are checked before the index is touched.
+    llm = LLMSetup.from_settings(settings) if settings.llm.strip() != "extractive" else None
     embeddings = embeddings or build_embeddings(settings)
     store = open_store(settings, embeddings, create=ensure_index)
     if ensure_index and settings.corpus_dir.exists():
         build_ingestor(settings, store, progress=False).sync([settings.corpus_dir])
+    extractive = ExtractiveWriter(embeddings=embeddings, office=settings.office_contact)
+    writer: AnswerWriter = extractive if llm is None else llm.writer(extractive)
     return Advisor(
         settings=settings,
         retriever=CorpusRetriever(store=store, k=settings.top_k),
         escalation=EscalationEngine(
             settings.rules_dir, party_screen=screener_from_settings(settings)
         ),
-        writer=ExtractiveWriter(embeddings=embeddings, office=settings.office_contact),
+        writer=writer,
     )

@@ -46,7 +46,10 @@ def to_markdown(answers: list[Answer], office: str, *, title: str = "export-advi
                     )
                     if x
                 )
-                out += [f"**[{c.n}] {c.title}**" + (f" ({where})" if where else ""), f"`{c.source}`"]
+                out += [
+                    f"**[{c.n}] {c.title}**" + (f" ({where})" if where else ""),
+                    f"`{c.source}`",
+                ]
                 out += ["", *[f"> {line}" for line in c.text.splitlines() if line.strip()], ""]
     return "\n".join(out).rstrip() + "\n"
 
