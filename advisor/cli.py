@@ -114,9 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands that live beside their stage (evaluation, screening)."""
-    from advisor import audit, evaluation, screening
+    from advisor import audit, auth, evaluation, screening
 
-    return [evaluation.register_cli, screening.register_cli, audit.register_cli]
+    return [evaluation.register_cli, screening.register_cli, audit.register_cli, auth.register_cli]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0.0, le=600.0, description="Seconds per model request.")
     llm_retries: int = Field(1, ge=0, le=10, description="Retries after a failed model request.")
     prompts_dir: Path = Field(Path("prompts"), description="Prompt files of the LLM writers.")
+    admin_users: str | None = Field(
+        None,
+        description="Users of the Compliance and Evaluation tabs: name:<hash>,... "
+        "(hashes from `advisor users hash`).",
+    )
+    users_file: Path | None = Field(None, description="YAML file of user name: <hash> lines.")
+    chat_requires_login: bool = Field(
+        False, description="Ask the same users to log in before the chat too."
+    )
+    max_upload_mb: int = Field(20, ge=1, le=500, description="Largest document upload (MB).")
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
 

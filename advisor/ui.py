@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import gradio as gr
 
+from advisor.admin import build_admin_tabs
 from advisor.answer import notice
+from advisor.auth import gradio_auth
 from advisor.chain import Advisor, build_advisor
 from advisor.errors import AdvisorError
 from advisor.models import Answer, Level, Turn
@@ -479,6 +481,7 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
                 trigger(
                     screen_name, inputs=[party, cc], outputs=[verdict, table], api_name="screen"
                 )
+        build_admin_tabs(advisor, audit)
         gr.api(api_ask, api_name="ask")
     return demo
 
@@ -498,6 +501,8 @@ def serve(settings: Settings) -> None:
             ssr_mode=False,
             show_error=True,
             footer_links=["api"],
+            auth=gradio_auth(advisor.settings),
+            max_file_size=f"{max(advisor.settings.max_upload_mb, 200)}mb",
         )
     finally:
         audit.close()
