@@ -109,6 +109,8 @@ class Flag(BaseModel):
 
 
 class Citation(BaseModel):
+    """A passage the answer cites as ``[n]``."""
+
     n: int
     doc_id: str
     chunk_id: str = ""
@@ -120,6 +122,19 @@ class Citation(BaseModel):
     score: float
     version: str | None = None
     effective_date: str | None = None
+
+    def location(self) -> list[str]:
+        """Where the passage sits: section, page, version and effective date, when known."""
+        return [
+            x
+            for x in (
+                self.section,
+                f"page {self.page}" if self.page else None,
+                f"version {self.version}" if self.version else None,
+                f"effective {self.effective_date}" if self.effective_date else None,
+            )
+            if x
+        ]
 
 
 class Turn(BaseModel):

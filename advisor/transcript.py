@@ -36,16 +36,7 @@ def to_markdown(answers: list[Answer], office: str, *, title: str = "export-advi
         if answer.citations:
             out += ["### Sources", ""]
             for c in answer.citations:
-                where = ", ".join(
-                    x
-                    for x in (
-                        c.section,
-                        f"page {c.page}" if c.page else None,
-                        f"version {c.version}" if c.version else None,
-                        f"effective {c.effective_date}" if c.effective_date else None,
-                    )
-                    if x
-                )
+                where = ", ".join(c.location())
                 out += [
                     f"**[{c.n}] {c.title}**" + (f" ({where})" if where else ""),
                     f"`{c.source}`",

@@ -101,16 +101,7 @@ def sources_markdown(answer: Answer) -> str:
         return "No passages were cited."
     parts = []
     for c in answer.citations:
-        where = ", ".join(
-            x
-            for x in (
-                c.section,
-                f"page {c.page}" if c.page else None,
-                c.version and f"version {c.version}",
-                c.effective_date and f"effective {c.effective_date}",
-            )
-            if x
-        )
+        where = ", ".join(c.location())
         quoted = "\n".join(f"> {line}" for line in c.text.splitlines() if line.strip())
         parts.append(
             f"**[{c.n}] {c.title}**{' — ' + where if where else ''}  \n`{c.source}`\n\n{quoted}"
@@ -198,16 +189,7 @@ def sources_panel_html(answers: list[Answer]) -> str:
             quoted.setdefault(int(n), []).append(sentence)
         items = []
         for c in answer.citations:
-            where = " · ".join(
-                html.escape(x)
-                for x in (
-                    c.section,
-                    f"page {c.page}" if c.page else None,
-                    f"version {c.version}" if c.version else None,
-                    f"effective {c.effective_date}" if c.effective_date else None,
-                )
-                if x
-            )
+            where = " · ".join(html.escape(x) for x in c.location())
             items.append(
                 f'<details class="source" id="src-{turn}-{c.n}">'
                 f"<summary>[{c.n}] <b>{html.escape(c.title)}</b>"

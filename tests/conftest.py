@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from advisor.settings import Settings, configure_offline
@@ -52,3 +59,44 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("ADVISOR_") and not key.startswith("ADVISOR_TEST_"):
             monkeypatch.delenv(key, raising=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_app(env: dict[str, str], cwd: Path, log_path: Path) -> Iterator[str]:
+    """`python app.py` as a user starts it, on a free loopback port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, **env, "ADVISOR_PORT": str(port)}
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py")],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    pytest.fail(f"app exited: {log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail("app did not start within 180 s")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

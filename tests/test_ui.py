@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from advisor.models import Answer, Citation, Flag, Level
 from advisor.ui import answer_messages, badge_html, sources_markdown, sources_panel_html
-from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, running_app
 
 
 def sample_answer() -> Answer:
@@ -86,54 +80,18 @@ def app_url(app_server) -> str:
     return str(app_server["url"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    """`python app.py` as a user starts it, on a free loopback port, with the test corpus."""
+    """The app with the test corpus, started as a user starts it."""
     data = tmp_path_factory.mktemp("app")
-    port = _free_port()
     env = {
-        **os.environ,
         "ADVISOR_DATA_DIR": str(data),
         "ADVISOR_CORPUS_DIR": str(TEST_CORPUS),
         "ADVISOR_RULES_DIR": str(RULES),
-        "ADVISOR_PORT": str(port),
         "ADVISOR_MIN_RELEVANCE": "0.2",
     }
-    log = (data / "app.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py")],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited: {(data / 'app.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("app did not start within 180 s")
+    with running_app(env, REPO, data / "app.log") as url:
         yield {"url": url, "data": data}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.slow
@@ -169,6 +127,7 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian chromium is not installed (make test installs it)")
     from playwright.sync_api import expect, sync_playwright
+    expect.set_options(timeout=20_000)  # a loaded CI machine is slow
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
