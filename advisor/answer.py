@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -184,6 +186,35 @@ class ExtractiveWriter:
     per_passage: int = 2
     passages: int = 4
     name: str = "extractive"
+    cache_size: int = 20_000
+    _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        """Sentence embeddings, cached: popular passages come back question after question,
+        and embedding their sentences is most of the writer's time."""
+        with self._lock:
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        if missing:
+            vectors = self.embeddings.embed_documents(missing)
+            with self._lock:
+                for sentence, vector in zip(missing, vectors, strict=True):
+                    self._cache[sentence] = np.asarray(vector, dtype=np.float32)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        rows: list[np.ndarray | None] = []
+        with self._lock:
+            for sentence in sentences:
+                cached = self._cache.get(sentence)
+                if cached is not None:
+                    self._cache.move_to_end(sentence)
+                rows.append(cached)
+        return np.vstack(
+            [  # a row evicted by a concurrent request is embedded again, outside the lock
+                row if row is not None else np.asarray(self.embeddings.embed_query(s), np.float32)
+                for s, row in zip(sentences, rows, strict=True)
+            ]
+        )
 
     def _select(
         self,
@@ -209,7 +240,7 @@ class ExtractiveWriter:
             if question_vector is not None
             else self.embeddings.embed_query(question)
         )
-        sv = np.asarray(self.embeddings.embed_documents([c[1] for c in candidates]))
+        sv = self._sentence_vectors([c[1] for c in candidates])
         sims = sv @ qv / (np.linalg.norm(sv, axis=1) * np.linalg.norm(qv) + 1e-9)
         scored = sorted(
             range(len(candidates)),

@@ -91,3 +91,17 @@ def test_markers_valid() -> None:
     assert markers_valid("a [1] b", [cite])
     assert not markers_valid("a [2] b", [cite])
     assert markers_valid("no markers", [])
+
+
+def test_sentence_vectors_are_cached_and_bounded() -> None:
+    fake = HashEmbeddings()
+    writer = ExtractiveWriter(embeddings=fake, office="o", cache_size=5)
+    writer.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    first = writer.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    assert len(writer._cache) <= 5
+    big = ExtractiveWriter(embeddings=fake, office="o")
+    big.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    calls = fake.document_calls
+    again = big.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    assert fake.document_calls == calls  # everything came from the cache
+    assert again.text == first.text
