@@ -10,7 +10,6 @@ for a team.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -18,7 +17,6 @@ import logging
 import math
 import os
 import re
-import sys
 import threading
 import time
 import uuid
@@ -851,66 +849,3 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "audit",
-        help="verify or export the audit trail",
-        description="The hash-chained record of answers, feedback and compliance actions.",
-    )
-    sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,export}")
-    v = sub.add_parser(
-        "verify",
-        help="recompute the hash chain",
-        description="Exit 0 when the log is intact, 1 when a record was edited, removed or "
-        "reordered, 2 when the log cannot be read.",
-    )
-    v.set_defaults(func=cmd_verify)
-    e = sub.add_parser(
-        "export",
-        help="write answers and events with their feedback",
-        description="For the export control office: one row per answer or event, with the "
-        "latest feedback on it.",
-    )
-    e.add_argument("--since", metavar="DATE", help="only records from this UTC date or time on")
-    e.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
-    e.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
-    e.set_defaults(func=cmd_export)
-
-
-def _cli_log() -> AuditLog:
-    from advisor.settings import Settings
-
-    return AuditLog.from_settings(Settings().resolved())
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    audit = _cli_log()
-    try:
-        result = audit.verify()
-    finally:
-        audit.close()
-    print(result.summary())
-    return 0 if result.ok else 1
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    since = parse_since(args.since)  # a bad date fails before the store is opened
-    audit = _cli_log()
-    try:
-        if args.out is None:
-            audit.export(sys.stdout, args.format, since)
-            return 0
-        try:
-            with open(args.out, "w", encoding="utf-8", newline="") as out:
-                count = audit.export(out, args.format, since)
-        except OSError as exc:
-            raise InputError(f"{args.out}: cannot be written ({exc.strerror or exc})") from exc
-        print(f"wrote {count} records to {args.out}", file=sys.stderr)
-        return 0
-    finally:
-        audit.close()

@@ -7,16 +7,13 @@ or a YAML users file (``ADVISOR_USERS_FILE``, a mapping of user name to hash).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
-import getpass
 import hashlib
 import hmac
 import os
 import re
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -230,39 +227,3 @@ def gradio_auth(settings: Any) -> Callable[[str, str], bool] | None:
         return ok
 
     return auth
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("users", help="manage the users of the compliance tabs")
-    sub = p.add_subparsers(dest="users_command", required=True)
-    h = sub.add_parser(
-        "hash",
-        help="hash a password for ADVISOR_ADMIN_USERS or the users file",
-        description="Reads the password from standard input when it is not a terminal "
-        "(first line), else prompts twice without echo; prints the hash.",
-    )
-    h.add_argument("--user", help="print NAME:<hash>, ready for ADVISOR_ADMIN_USERS")
-    h.set_defaults(func=cmd_users_hash)
-
-
-def _read_password() -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise UsersConfigError("the passwords do not match")
-    return first
-
-
-def cmd_users_hash(args: argparse.Namespace) -> int:
-    if args.user is not None and not USER_NAME.match(args.user):
-        raise UsersConfigError(f"user name {args.user!r} must be 1-64 letters, digits or . _ @ -")
-    password = _read_password()
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UsersConfigError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
-    encoded = hash_password(password)
-    print(f"{args.user}:{encoded}" if args.user else encoded)
-    return 0

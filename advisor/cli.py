@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from advisor.errors import AdvisorError
@@ -107,16 +107,279 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
-    for register in _extensions():
-        register(sub)
+    _eval_parser(sub)
+    _screen_parser(sub)
+    _audit_parser(sub)
+    _users_parser(sub)
     return parser
 
 
-def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Subcommands that live beside their stage (evaluation, screening)."""
-    from advisor import audit, auth, evaluation, screening
+# --------------------------------------------------------------------------- advisor eval
 
-    return [evaluation.register_cli, screening.register_cli, audit.register_cli, auth.register_cli]
+
+def _eval_parser(sub: argparse._SubParsersAction) -> None:
+    from advisor.evaluation import DEFAULT_BASELINE
+
+    p = sub.add_parser(
+        "eval",
+        help="run evaluation cases, write reports, gate on the baseline",
+        description="Run YAML cases through the advisor and write report.json/.md/.html. "
+        "Exit 1 when the regression gate fails, 2 on bad input.",
+    )
+    p.add_argument(
+        "--cases",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="case files or folders of *.yaml cases",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="report folder (default: evals/reports/<timestamp>/)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help=f"accepted metrics and tolerances (default: {DEFAULT_BASELINE})",
+    )
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="rewrite the baseline from this run (tolerances are kept)",
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OTHER_REPORT_DIR",
+        help="show metric deltas and changed cases against an earlier report",
+    )
+    p.add_argument("--llm", metavar="SPEC", help="answer writer (default: settings.llm)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Validate inputs first (exit 2), then one advisor for the whole run."""
+    from datetime import datetime
+
+    from advisor.chain import build_advisor
+    from advisor.errors import InputError
+    from advisor.evaluation import (
+        DEFAULT_BASELINE,
+        DEFAULT_REPORTS,
+        build_report,
+        compare_lines,
+        compare_reports,
+        fmt,
+        gate_lines,
+        load_baseline,
+        load_cases,
+        load_report,
+        make_baseline,
+        run_cases,
+        run_gate,
+        write_reports,
+    )
+
+    cases, files = load_cases(args.cases)
+    baseline_path: Path = args.baseline or DEFAULT_BASELINE
+    baseline = None
+    if baseline_path.exists():
+        baseline = load_baseline(baseline_path)
+    elif args.baseline is not None and not args.update_baseline:
+        raise InputError(f"{baseline_path}: no such baseline; create it with --update-baseline")
+    other = load_report(args.compare) if args.compare else None
+
+    settings = _settings()
+    if args.llm:
+        settings = settings.model_copy(update={"llm": args.llm})
+    advisor = build_advisor(settings)
+    writer = getattr(getattr(advisor, "writer", None), "name", "extractive")
+    if settings.llm != "extractive" and writer == "extractive":
+        raise InputError(
+            f"LLM writers are not available yet (asked for {settings.llm!r}); use --llm extractive"
+        )
+
+    results = run_cases(advisor, cases, progress=not args.no_progress)
+    report = build_report(results, advisor, files)
+    report["gate"] = run_gate(report["metrics"], results, baseline, report["produced_by"])
+    if other is not None:
+        report["compare"] = compare_reports(report, other, str(args.compare))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    paths = write_reports(report, args.out or DEFAULT_REPORTS / stamp)
+
+    gate = report["gate"]
+    width = max(len(k) for k in report["metrics"])
+    print(f"{report['summary']['passed']}/{len(results)} cases passed")
+    print("\n".join(f"  {k:<{width}}  {fmt(k, v)}" for k, v in report["metrics"].items()))
+    if other is not None:
+        print("\n".join(compare_lines(report["compare"])))
+    print("\n".join(gate_lines(gate)))
+    if args.update_baseline:
+        baseline_path.parent.mkdir(parents=True, exist_ok=True)
+        baseline_path.write_text(json.dumps(make_baseline(report, baseline), indent=2) + "\n")
+        print(f"baseline written to {baseline_path}")
+    print(f"reports: {paths['md']} {paths['html']} {paths['json']}")
+    ok = not gate["prohibited_below_escalate"] if args.update_baseline else gate["passed"]
+    return 0 if ok else 1
+
+
+# --------------------------------------------------------------------------- advisor screen
+
+
+def _screen_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("screen", help="screen a name against the restricted-party list")
+    p.add_argument("name", nargs="+", help="person or organisation name")
+    p.add_argument("--country", help="only entries with this ISO-2 country code, e.g. CN")
+    p.add_argument("--threshold", type=float, help="match score 0-100 (default: settings)")
+    p.add_argument("--json", action="store_true", help="print the matches as JSON")
+    p.set_defaults(func=cmd_screen)
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from advisor.errors import RulesError
+    from advisor.screening import Screener, country_code
+
+    country_code(args.country)  # bad input fails before the list is read
+    settings = _settings()
+    path = settings.screening_path
+    if not path.exists():
+        raise RulesError(f"{path}: no screening list there; set ADVISOR_SCREENING_PATH")
+    screener = Screener(path, threshold=settings.screening_threshold)
+    name = " ".join(args.name)
+    matches = screener.screen(name, country=args.country, threshold=args.threshold)
+    threshold = screener.threshold if args.threshold is None else args.threshold
+    if screener.is_sample:
+        print(f"warning: {path.name} is a SAMPLE list, not the current CSL", file=sys.stderr)
+    if args.json:
+        payload = {
+            "query": name,
+            "country": country_code(args.country),
+            "threshold": threshold,
+            "list_file": str(path),
+            "entries": len(screener.parties),
+            "matches": [m.to_dict() for m in matches],
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    if not matches:
+        print(
+            f"no match for {name!r} (threshold {threshold:g}, "
+            f"{len(screener.parties)} entries in {path.name})"
+        )
+        return 0
+    for m in matches:
+        d = m.to_dict()
+        print(f"{d['score']:5.1f}  {d['name']}  [{d['country'] or '--'}]  {d['list']}")
+        print(f"       matched name: {d['matched_name']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- advisor audit
+
+
+def _audit_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="verify or export the audit trail",
+        description="The hash-chained record of answers, feedback and compliance actions.",
+    )
+    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,export}")
+    v = audit_sub.add_parser(
+        "verify",
+        help="recompute the hash chain",
+        description="Exit 0 when the log is intact, 1 when a record was edited, removed or "
+        "reordered, 2 when the log cannot be read.",
+    )
+    v.set_defaults(func=cmd_audit_verify)
+    e = audit_sub.add_parser(
+        "export",
+        help="write answers and events with their feedback",
+        description="For the export control office: one row per answer or event, with the "
+        "latest feedback on it.",
+    )
+    e.add_argument("--since", metavar="DATE", help="only records from this UTC date or time on")
+    e.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
+    e.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    e.set_defaults(func=cmd_audit_export)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from advisor.audit import AuditLog
+
+    audit = AuditLog.from_settings(_settings())
+    try:
+        result = audit.verify()
+    finally:
+        audit.close()
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from advisor.audit import AuditLog, parse_since
+    from advisor.errors import InputError
+
+    since = parse_since(args.since)  # a bad date fails before the store is opened
+    audit = AuditLog.from_settings(_settings())
+    try:
+        if args.out is None:
+            audit.export(sys.stdout, args.format, since)
+            return 0
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as out:
+                count = audit.export(out, args.format, since)
+        except OSError as exc:
+            raise InputError(f"{args.out}: cannot be written ({exc.strerror or exc})") from exc
+        print(f"wrote {count} records to {args.out}", file=sys.stderr)
+        return 0
+    finally:
+        audit.close()
+
+
+# --------------------------------------------------------------------------- advisor users
+
+
+def _users_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("users", help="manage the users of the compliance tabs")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    h = users_sub.add_parser(
+        "hash",
+        help="hash a password for ADVISOR_ADMIN_USERS or the users file",
+        description="Reads the password from standard input when it is not a terminal "
+        "(first line), else prompts twice without echo; prints the hash.",
+    )
+    h.add_argument("--user", help="print NAME:<hash>, ready for ADVISOR_ADMIN_USERS")
+    h.set_defaults(func=cmd_users_hash)
+
+
+def _read_password() -> str:
+    import getpass
+
+    from advisor.auth import UsersConfigError
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise UsersConfigError("the passwords do not match")
+    return first
+
+
+def cmd_users_hash(args: argparse.Namespace) -> int:
+    from advisor.auth import MIN_PASSWORD_CHARS, USER_NAME, UsersConfigError, hash_password
+
+    if args.user is not None and not USER_NAME.match(args.user):
+        raise UsersConfigError(f"user name {args.user!r} must be 1-64 letters, digits or . _ @ -")
+    password = _read_password()
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UsersConfigError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+    encoded = hash_password(password)
+    print(f"{args.user}:{encoded}" if args.user else encoded)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,6 @@ hand-made answers.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import html
@@ -1354,100 +1353,3 @@ def write_reports(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     paths["md"].write_text(render_markdown(report), "utf-8")
     paths["html"].write_text(render_html(report), "utf-8")
     return paths
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "eval",
-        help="run evaluation cases, write reports, gate on the baseline",
-        description="Run YAML cases through the advisor and write report.json/.md/.html. "
-        "Exit 1 when the regression gate fails, 2 on bad input.",
-    )
-    p.add_argument(
-        "--cases",
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="case files or folders of *.yaml cases",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="report folder (default: evals/reports/<timestamp>/)",
-    )
-    p.add_argument(
-        "--baseline",
-        type=Path,
-        metavar="FILE",
-        help=f"accepted metrics and tolerances (default: {DEFAULT_BASELINE})",
-    )
-    p.add_argument(
-        "--update-baseline",
-        action="store_true",
-        help="rewrite the baseline from this run (tolerances are kept)",
-    )
-    p.add_argument(
-        "--compare",
-        type=Path,
-        metavar="OTHER_REPORT_DIR",
-        help="show metric deltas and changed cases against an earlier report",
-    )
-    p.add_argument("--llm", metavar="SPEC", help="answer writer (default: settings.llm)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
-    p.set_defaults(func=cmd_eval)
-
-
-def _metrics_lines(report: Mapping[str, Any]) -> list[str]:
-    width = max(len(k) for k in report["metrics"])
-    return [f"  {k:<{width}}  {fmt(k, v)}" for k, v in report["metrics"].items()]
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """``advisor eval``: validate inputs first (exit 2), then one advisor for the whole run."""
-    from advisor.chain import build_advisor
-    from advisor.settings import Settings
-
-    cases, files = load_cases(args.cases)
-    baseline_path: Path = args.baseline or DEFAULT_BASELINE
-    baseline = None
-    if baseline_path.exists():
-        baseline = load_baseline(baseline_path)
-    elif args.baseline is not None and not args.update_baseline:
-        raise InputError(f"{baseline_path}: no such baseline; create it with --update-baseline")
-    other = load_report(args.compare) if args.compare else None
-
-    settings = Settings().resolved()
-    if args.llm:
-        settings = settings.model_copy(update={"llm": args.llm})
-    advisor = build_advisor(settings)
-    writer = getattr(getattr(advisor, "writer", None), "name", "extractive")
-    if settings.llm != "extractive" and writer == "extractive":
-        raise InputError(
-            f"LLM writers are not available yet (asked for {settings.llm!r}); use --llm extractive"
-        )
-
-    results = run_cases(advisor, cases, progress=not args.no_progress)
-    report = build_report(results, advisor, files)
-    report["gate"] = run_gate(report["metrics"], results, baseline, report["produced_by"])
-    if other is not None:
-        report["compare"] = compare_reports(report, other, str(args.compare))
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    paths = write_reports(report, args.out or DEFAULT_REPORTS / stamp)
-
-    gate = report["gate"]
-    print(f"{report['summary']['passed']}/{len(results)} cases passed")
-    print("\n".join(_metrics_lines(report)))
-    if other is not None:
-        print("\n".join(compare_lines(report["compare"])))
-    print("\n".join(gate_lines(gate)))
-    if args.update_baseline:
-        baseline_path.parent.mkdir(parents=True, exist_ok=True)
-        baseline_path.write_text(json.dumps(make_baseline(report, baseline), indent=2) + "\n")
-        print(f"baseline written to {baseline_path}")
-    print(f"reports: {paths['md']} {paths['html']} {paths['json']}")
-    ok = not gate["prohibited_below_escalate"] if args.update_baseline else gate["passed"]
-    return 0 if ok else 1

@@ -7,7 +7,6 @@ re-read when it changes, and a broken replacement leaves the last good list in f
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -624,7 +623,7 @@ class Screener:
             raise InputError("give a name to screen")
         if len(name) > MAX_NAME_CHARS:
             raise InputError(f"the name is {len(name)} characters; the limit is {MAX_NAME_CHARS}")
-        cc = _country_code(country)
+        cc = country_code(country)
         limit = self.threshold if threshold is None else float(threshold)
         if not 0 <= limit <= 100:
             raise InputError(f"the threshold must be 0-100, not {limit}")
@@ -690,7 +689,7 @@ def flag_for(match: Match) -> Flag:
     )
 
 
-def _country_code(country: str | None) -> str | None:
+def country_code(country: str | None) -> str | None:
     if country is None:
         return None
     cc = country.strip().upper()
@@ -709,59 +708,6 @@ def screener_from_settings(settings: Settings) -> Screener | None:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("screen", help="screen a name against the restricted-party list")
-    p.add_argument("name", nargs="+", help="person or organisation name")
-    p.add_argument("--country", help="only entries with this ISO-2 country code, e.g. CN")
-    p.add_argument("--threshold", type=float, help="match score 0-100 (default: settings)")
-    p.add_argument("--json", action="store_true", help="print the matches as JSON")
-    p.set_defaults(func=cmd_screen)
-
-
-def cmd_screen(args: argparse.Namespace) -> int:
-    import sys
-
-    from advisor.settings import Settings
-
-    _country_code(args.country)  # bad input fails before the list is read
-    settings = Settings().resolved()
-    path = settings.screening_path
-    if not path.exists():
-        raise RulesError(f"{path}: no screening list there; set ADVISOR_SCREENING_PATH")
-    screener = Screener(path, threshold=settings.screening_threshold)
-    name = " ".join(args.name)
-    matches = screener.screen(name, country=args.country, threshold=args.threshold)
-    threshold = screener.threshold if args.threshold is None else args.threshold
-    if screener.is_sample:
-        print(f"warning: {path.name} is a SAMPLE list, not the current CSL", file=sys.stderr)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "query": name,
-                    "country": _country_code(args.country),
-                    "threshold": threshold,
-                    "list_file": str(path),
-                    "entries": len(screener.parties),
-                    "matches": [m.to_dict() for m in matches],
-                },
-                indent=2,
-            )
-        )
-        return 0
-    if not matches:
-        print(
-            f"no match for {name!r} (threshold {threshold:g}, "
-            f"{len(screener.parties)} entries in {path.name})"
-        )
-        return 0
-    for m in matches:
-        d = m.to_dict()
-        print(f"{d['score']:5.1f}  {d['name']}  [{d['country'] or '--'}]  {d['list']}")
-        print(f"       matched name: {d['matched_name']}")
-    return 0
 
 
 # --------------------------------------------------------------------------- benchmark
