@@ -92,21 +92,27 @@ def bench_ask(regulations: Path, data_dir: Path, store, repeats: int) -> dict:
 
     settings = Settings(data_dir=data_dir, corpus_dir=regulations).resolved()
     advisor = build_advisor(settings, embeddings=store.embeddings, ensure_index=False)
-    for q in QUESTIONS[:3]:
-        advisor.ask(q)
+    advisor.ask("warm-up question about export licences")  # loads lazily built parts
+    cold: list[float] = []
     ours: list[float] = []
     raw: list[float] = []
-    for _ in range(repeats):
+    for repeat in range(repeats):
         for q in QUESTIONS:
             started = time.perf_counter()
             advisor.ask(q)
-            ours.append((time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            # The first pass embeds every sentence it quotes; later passes hit the cache.
+            (cold if repeat == 0 else ours).append(elapsed)
             started = time.perf_counter()
             vector = store.embeddings.embed_query(q)
             store.collection.query(query_embeddings=[vector], n_results=settings.top_k)
             raw.append((time.perf_counter() - started) * 1000)
+    ours = ours or cold
     return {
-        "questions": len(ours),
+        "questions": len(cold) + len(ours) if ours is not cold else len(cold),
+        "ask_cold_p50_ms": round(statistics.median(cold), 1),
+        "ask_cold_p95_ms": round(percentile(cold, 0.95), 1),
+        "ratio_ask_cold_p50_to_raw": round(statistics.median(cold) / statistics.median(raw), 2),
         "ask_p50_ms": round(statistics.median(ours), 1),
         "ask_p95_ms": round(percentile(ours, 0.95), 1),
         "raw_embed_query_p50_ms": round(statistics.median(raw), 1),
