@@ -62,3 +62,16 @@ def test_unverified_facts_carry_an_as_of_date() -> None:
     for path in flagged:
         section = path.read_text(encoding="utf-8").split("## Status and currency", 1)[1]
         assert re.search(r"as of 2026-\d{2}-\d{2}|2026-11-26", section.split("\n## ")[0]), path.name
+
+
+def test_curated_cases_cover_every_level_and_the_hard_kinds() -> None:
+    from advisor.evaluation import load_cases
+
+    cases, files = load_cases([REPO / "evals" / "cases"])
+    levels = Counter(str(c.expected_level) for c in cases)
+    assert len(cases) >= 60 and len({c.id for c in cases}) == len(cases)
+    assert min(levels["none"], levels["review"], levels["escalate"]) >= 15
+    assert levels["prohibited"] >= 10
+    assert sum(c.out_of_scope for c in cases) >= 4
+    assert sum("prompt-injection" in c.tags for c in cases) >= 3
+    assert len(files) >= 8
