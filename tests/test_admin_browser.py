@@ -12,7 +12,15 @@ import pytest
 from advisor.audit import AuditLog
 from advisor.auth import hash_password
 from advisor.models import Answer, Citation, Level
-from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, running_app, shared_path
+from tests.conftest import (
+    ARTIFACTS,
+    REPO,
+    RULES,
+    TEST_CORPUS,
+    launch_chromium,
+    running_app,
+    shared_path,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -113,22 +121,13 @@ def test_compliance_and_evaluation_tabs(site: dict[str, object]) -> None:
         pytest.skip("Debian chromium is not installed (make test installs it)")
     pdf = shared_path("data", "pdf-samples", "google-doc-document.pdf")
     from playwright.sync_api import expect, sync_playwright
+
     expect.set_options(timeout=20_000)  # a loaded CI machine is slow
 
     root = Path(str(site["root"]))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(30_000)
         page.goto(str(site["url"]))

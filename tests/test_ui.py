@@ -6,7 +6,7 @@ import pytest
 
 from advisor.models import Answer, Citation, Flag, Level
 from advisor.ui import answer_messages, badge_html, sources_markdown, sources_panel_html
-from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, running_app
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, launch_chromium, running_app
 
 
 def sample_answer() -> Answer:
@@ -127,21 +127,12 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian chromium is not installed (make test installs it)")
     from playwright.sync_api import expect, sync_playwright
+
     expect.set_options(timeout=20_000)  # a loaded CI machine is slow
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app_url)
         box = page.get_by_label("Your question")
