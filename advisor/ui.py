@@ -384,7 +384,7 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
                     placeholder="Describe what you want to share, with whom, and where they are.",
                     elem_id="question",
                     scale=5,
-                    lines=2,
+                    lines=1,
                     max_lines=8,
                     autofocus=True,
                 )

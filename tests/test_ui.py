@@ -136,8 +136,9 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app_url)
         box = page.get_by_label("Your question")
-        box.fill("Is a licence needed to send items to Crimea?")
-        page.locator("#ask-button").click()
+        box.focus()  # keyboard only: type, then Enter submits
+        page.keyboard.type("Is a licence needed to send items to Crimea?")
+        page.keyboard.press("Enter")
         badge = page.locator("#level-panel .level-badge")
         expect(badge).to_have_text("PROHIBITED", timeout=60_000)
         chat = page.locator("#chat")
@@ -150,7 +151,8 @@ def test_browser_chat_shows_answer_badge_and_sources(app_url: str) -> None:
         expect(page.locator(f"#sources-panel details#{target}")).to_be_attached()
         expect(badge).to_have_text("PROHIBITED")
         page.wait_for_timeout(500)  # let the last streamed update settle before clicking
-        link.click()
+        link.focus()
+        page.keyboard.press("Enter")  # the [n] link works from the keyboard too
         opened = page.locator(f"#sources-panel details#{target}")
         expect(opened).to_have_attribute("open", "")
         expect(opened.locator("mark").first).to_be_visible()
