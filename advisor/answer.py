@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,28 +72,36 @@ class Shown:
     text: str
 
 
+@dataclass(frozen=True)
+class WriteRequest:
+    """Everything a writer gets for one answer: the question, the passages retrieved for it,
+    the passages backing the strongest flags (``support``), and the rules' verdict."""
+
+    question: str
+    hits: list[ScoredChunk]
+    flags: list[Flag]
+    level: Level
+    question_vector: list[float] | None = None
+    support: list[ScoredChunk] = field(default_factory=list)
+
+
 class AnswerWriter(Protocol):
     name: str
 
-    def write(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Draft: ...
+    def write(self, request: WriteRequest) -> Draft: ...
 
-    def stream(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Iterator[str | Shown | Draft]: ...
+    def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]: ...
+
+
+def final_draft(parts: Iterable[str | Shown | Draft]) -> Draft:
+    """The ``Draft`` a writer ends its stream with."""
+    draft: Draft | None = None
+    for part in parts:
+        if isinstance(part, Draft):
+            draft = part
+    if draft is None:
+        raise AssertionError("the writer ended without a draft")
+    return draft
 
 
 def notice(office: str) -> str:
@@ -270,45 +278,17 @@ class ExtractiveWriter:
         chosen.sort(key=lambda i: (candidates[i][0], i))
         return [candidates[i] for i in chosen]
 
-    def write(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Draft:
-        parts = list(self._parts(question, hits, flags, level, question_vector, support))
-        draft = parts[-1]
-        assert isinstance(draft, Draft)
-        return draft
+    def write(self, request: WriteRequest) -> Draft:
+        return final_draft(self.stream(request))
 
-    def stream(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Iterator[str | Draft]:
-        yield from self._parts(question, hits, flags, level, question_vector, support)
-
-    def _parts(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Iterator[str | Draft]:
-        office = self.office
-        passages = hits[: self.passages] + list(support or [])
+    def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
+        office, flags, level = self.office, request.flags, request.level
+        passages = request.hits[: self.passages] + list(request.support)
         blocks: list[str] = [bottom_line(level, office)]
         yield blocks[0]
-        selected = self._select(question, passages, question_vector, len(support or []))
+        selected = self._select(
+            request.question, passages, request.question_vector, len(request.support)
+        )
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
         for passage, _ in selected:

@@ -13,6 +13,7 @@ from advisor.answer import (
     Draft,
     ExtractiveWriter,
     Shown,
+    WriteRequest,
     flags_block,
     notice,
     out_of_scope_text,
@@ -153,7 +154,7 @@ class Advisor:
             support = self._flag_support(assessment.flags, usable)
             hits = hits + support
             parts = self.writer.stream(
-                asked, usable, assessment.flags, assessment.level, vector, support
+                WriteRequest(asked, usable, assessment.flags, assessment.level, vector, support)
             )
         shown = ""
         draft = Draft(text="", citations=[])

@@ -41,8 +41,10 @@ from advisor.answer import (
     Draft,
     ExtractiveWriter,
     Shown,
+    WriteRequest,
     bottom_line,
     citation_for,
+    final_draft,
     flags_block,
     next_steps_block,
     notice,
@@ -56,7 +58,7 @@ from advisor.citations import (
     suggested_level,
 )
 from advisor.errors import InputError
-from advisor.models import Citation, Flag, Level, ScoredChunk, Turn
+from advisor.models import Citation, Flag, Level, Turn
 from advisor.prompts import PromptSet, load_prompts
 from advisor.settings import Settings
 
@@ -318,48 +320,17 @@ class LLMWriter:
 
     # ------------------------------------------------------------------ answers
 
-    def write(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Draft:
+    def write(self, request: WriteRequest) -> Draft:
         """One request without streaming, e.g. for batch use."""
-        for part in self._answer(
-            question, hits, flags, level, question_vector, support, streaming=False
-        ):
-            if isinstance(part, Draft):
-                return part
-        raise AssertionError("the writer ended without a draft")
+        return final_draft(self._answer(request, streaming=False))
 
-    def stream(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None = None,
-        support: list[ScoredChunk] | None = None,
-    ) -> Iterator[str | Shown | Draft]:
+    def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
         """The text as it grows, token by token, then the checked ``Draft``."""
-        yield from self._answer(
-            question, hits, flags, level, question_vector, support, streaming=True
-        )
+        yield from self._answer(request, streaming=True)
 
-    def _answer(
-        self,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None,
-        support: list[ScoredChunk] | None,
-        streaming: bool,
-    ) -> Iterator[str | Shown | Draft]:
-        passages = hits[: self.passages] + list(support or [])
+    def _answer(self, request: WriteRequest, streaming: bool) -> Iterator[str | Shown | Draft]:
+        question, flags, level = request.question, request.flags, request.level
+        passages = request.hits[: self.passages] + list(request.support)
         given = {i + 1: citation_for(i + 1, hit) for i, hit in enumerate(passages)}
         header = bottom_line(level, self.office)
         messages: list[BaseMessage] = [
@@ -387,7 +358,7 @@ class LLMWriter:
         try:
             reply = yield from self._generate(messages, check, show, level, streaming)
         except Exception as exc:  # provider errors, timeouts, rate limits, failed checks
-            yield from self._fall_back(exc, question, hits, flags, level, question_vector, support)
+            yield from self._fall_back(exc, request)
             return
         parsed = parse_reply(reply)
         extra: list[Flag] = []
@@ -503,16 +474,7 @@ class LLMWriter:
             raise Rejected(problems)
         return reply
 
-    def _fall_back(
-        self,
-        exc: Exception,
-        question: str,
-        hits: list[ScoredChunk],
-        flags: list[Flag],
-        level: Level,
-        question_vector: list[float] | None,
-        support: list[ScoredChunk] | None,
-    ) -> Iterator[str | Shown | Draft]:
+    def _fall_back(self, exc: Exception, request: WriteRequest) -> Iterator[str | Shown | Draft]:
         """The extractive answer, headed by a notice saying why the model's was not used."""
         if isinstance(exc, Rejected):
             why = "its answer did not pass the citation and level checks"
@@ -532,7 +494,7 @@ class LLMWriter:
         shown = note
         yield Shown(shown)
         draft = Draft(text="", citations=[])
-        for part in self.fallback.stream(question, hits, flags, level, question_vector, support):
+        for part in self.fallback.stream(request):
             if isinstance(part, Draft):
                 draft = part
             elif isinstance(part, str):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from advisor.answer import ExtractiveWriter, markers_valid
+from advisor.answer import ExtractiveWriter, WriteRequest, markers_valid
 from advisor.models import Chunk, Citation, Flag, Level, ScoredChunk
 from tests.fakes import HashEmbeddings
 
@@ -43,7 +43,9 @@ def writer() -> ExtractiveWriter:
 
 
 def test_every_statement_comes_from_a_cited_passage(writer: ExtractiveWriter) -> None:
-    draft = writer.write("Does a sponsor veto break fundamental research?", hits(), [], Level.NONE)
+    draft = writer.write(
+        WriteRequest("Does a sponsor veto break fundamental research?", hits(), [], Level.NONE)
+    )
     assert markers_valid(draft.text, draft.citations)
     assert [c.n for c in draft.citations] == list(range(1, len(draft.citations) + 1))
     section = draft.text.split("**What the corpus says**")[1].split("**Next steps**")[0]
@@ -61,7 +63,9 @@ def test_bottom_line_and_flags_follow_the_level(writer: ExtractiveWriter) -> Non
         citation="15 CFR 746.7",
         next_step="Stop now.",
     )
-    draft = writer.write("Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED)
+    draft = writer.write(
+        WriteRequest("Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED)
+    )
     assert draft.text.startswith("**Bottom line (PROHIBITED):** Do not proceed")
     assert "Iran is embargoed. (15 CFR 746.7)" in draft.text
     assert "- Stop now." in draft.text
@@ -70,17 +74,19 @@ def test_bottom_line_and_flags_follow_the_level(writer: ExtractiveWriter) -> Non
 
 @pytest.mark.parametrize("level", list(Level))
 def test_each_level_has_its_own_bottom_line(writer: ExtractiveWriter, level: Level) -> None:
-    draft = writer.write("laptop abroad", hits(), [], level)
+    draft = writer.write(WriteRequest("laptop abroad", hits(), [], level))
     assert f"({level.value.upper()})" in draft.text.splitlines()[0]
 
 
 def test_no_passages_gives_no_citations(writer: ExtractiveWriter) -> None:
-    draft = writer.write("anything", [], [], Level.REVIEW)
+    draft = writer.write(WriteRequest("anything", [], [], Level.REVIEW))
     assert draft.citations == [] and "[1]" not in draft.text
 
 
 def test_stream_ends_with_the_full_draft(writer: ExtractiveWriter) -> None:
-    parts = list(writer.stream("laptop abroad tools of trade", hits(), [], Level.REVIEW))
+    parts = list(
+        writer.stream(WriteRequest("laptop abroad tools of trade", hits(), [], Level.REVIEW))
+    )
     *texts, draft = parts
     assert all(isinstance(t, str) for t in texts)
     assert draft.text == "\n\n".join(texts)  # type: ignore[union-attr]
@@ -96,12 +102,12 @@ def test_markers_valid() -> None:
 def test_sentence_vectors_are_cached_and_bounded() -> None:
     fake = HashEmbeddings()
     writer = ExtractiveWriter(embeddings=fake, office="o", cache_size=5)
-    writer.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
-    first = writer.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    writer.write(WriteRequest("laptop abroad tools of trade", hits(), [], Level.REVIEW))
+    first = writer.write(WriteRequest("laptop abroad tools of trade", hits(), [], Level.REVIEW))
     assert len(writer._cache) <= 5
     big = ExtractiveWriter(embeddings=fake, office="o")
-    big.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    big.write(WriteRequest("laptop abroad tools of trade", hits(), [], Level.REVIEW))
     calls = fake.document_calls
-    again = big.write("laptop abroad tools of trade", hits(), [], Level.REVIEW)
+    again = big.write(WriteRequest("laptop abroad tools of trade", hits(), [], Level.REVIEW))
     assert fake.document_calls == calls  # everything came from the cache
     assert again.text == first.text

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from advisor.answer import markers_valid
+from advisor.answer import WriteRequest, markers_valid
 from advisor.chain import Advisor, build_advisor
 from advisor.errors import InputError, PromptError
 from advisor.llm import SUGGESTION_CITATION, SUGGESTION_ID, LLMWriter, split_spec
@@ -266,7 +266,7 @@ def test_json_path_write(tmp_path: Path, server: ChatServer) -> None:
     hits = advisor.retriever.retrieve(LAPTOP)
     flags = advisor.escalation.assess(LAPTOP).flags
     server.script(Reply(grounded))
-    draft = writer.write(LAPTOP, hits, flags, Level.REVIEW)
+    draft = writer.write(WriteRequest(LAPTOP, hits, flags, Level.REVIEW))
     assert draft.model == MODEL and not draft.fallback and draft.citations
     assert markers_valid(draft.text, draft.citations)
     assert not server.bodies()[0].get("stream")
