@@ -37,7 +37,8 @@ chromium:
 ingest: install
 	$(BIN)/advisor ingest
 
-run: ingest
+# The app syncs the index from corpus/ itself at start-up (only changed files are embedded).
+run: install
 	$(BIN)/python app.py
 
 lint: dev

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -208,7 +209,8 @@ def build_advisor(
     embeddings = embeddings or build_embeddings(settings)
     store = open_store(settings, embeddings, create=ensure_index)
     if ensure_index and settings.corpus_dir.exists():
-        build_ingestor(settings, store, progress=False).sync([settings.corpus_dir])
+        progress = sys.stderr.isatty()  # a bar for people at a terminal, not for logs
+        build_ingestor(settings, store, progress=progress).sync([settings.corpus_dir])
     extractive = ExtractiveWriter(embeddings=embeddings, office=settings.office_contact)
     writer: AnswerWriter = extractive if llm is None else llm.writer(extractive)
     return Advisor(
