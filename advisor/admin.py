@@ -30,7 +30,15 @@ import yaml
 from pydantic import ValidationError
 
 from advisor import evaluation as ev
-from advisor.auth import HOW_TO_CONFIGURE, LoginThrottle, UsersConfigError, check_login, load_users
+from advisor.auth import (
+    HOW_TO_CONFIGURE,
+    AdminSessions,
+    LoginThrottle,
+    UsersConfigError,
+    check_login,
+    load_users,
+    wait_text,
+)
 from advisor.chain import build_ingestor
 from advisor.errors import AdvisorError, InputError, RulesError
 from advisor.escalation import RuleSet, load_rule_file
@@ -999,24 +1007,47 @@ def compare_markdown(report: dict[str, Any], other_dir: Path) -> str:
 
 
 def login(
-    settings: Any, name: str, password: str, throttle: LoginThrottle
+    settings: Any,
+    name: str,
+    password: str,
+    throttle: LoginThrottle,
+    *,
+    source: str | None = None,
+    audit: AuditLike | None = None,
 ) -> tuple[str | None, str]:
-    """(user or None, message). Users are re-read so edits to the users file apply at once."""
+    """(user or None, message). Users are re-read so edits to the users file apply at once.
+
+    ``source`` is the client address: lockouts apply to this user from this address (and to
+    an address that tries many names), so nobody else can lock a real user out. Failures and
+    lockouts are recorded in the audit trail.
+    """
     try:
         users = load_users(settings)
     except UsersConfigError as exc:
         return None, f"⚠️ The users configuration is invalid: {md_text(exc)}"
     if not users:
         return None, "No users are configured. " + HOW_TO_CONFIGURE
-    name = (name or "").strip()
-    if throttle.locked(name):
-        return None, "⚠️ Too many failed attempts for this user; wait five minutes."
+    name = (name or "").strip()[:64]
+    wait = throttle.retry_after(name, source)
+    if wait > 0:
+        again = wait_text(wait)
+        return None, f"⚠️ Too many failed attempts from your address; try again in {again}."
     if check_login(users, name, password):
-        throttle.succeeded(name)
-        log.info("compliance login: %s", name)
+        throttle.succeeded(name, source)
+        log.info("compliance login: %s from %s", name, source)
+        _record(audit, "login", {"source": source}, name)
         return name, ""
-    throttle.failed(name)
-    return None, "⚠️ Wrong user name or password."
+    lockout = throttle.failed(name, source)
+    _record(audit, "login_failed", {"user": name, "source": source}, None)
+    if lockout is None:
+        return None, "⚠️ Wrong user name or password."
+    detail = {"user": name, "source": source, "scope": lockout.scope, "seconds": lockout.seconds}
+    _record(audit, "login_locked", {**detail, "failures": lockout.failures}, None)
+    log.warning("compliance login locked: %s", detail)
+    return None, (
+        f"⚠️ Wrong user name or password. Too many failed attempts from your address; "
+        f"try again in {wait_text(lockout.seconds)}."
+    )
 
 
 def users_status(settings: Any) -> str | None:
@@ -1072,14 +1103,28 @@ def build_admin_tabs(
 
     settings = advisor.settings
     throttle = LoginThrottle()
+    sessions = AdminSessions(
+        idle=float(settings.admin_idle_minutes) * 60,
+        max_age=float(settings.admin_session_hours) * 3600,
+    )
     locked_note = users_status(settings)
     user = gr.State(None)
     last_report = gr.State(None)
 
+    def signed_in(token: str | None) -> str | None:
+        """The session's user; a session that just timed out is recorded and ended."""
+        session, ended = sessions.check(token)
+        if session is not None and ended is not None:
+            detail = {"reason": ended, "source": session.source}
+            _record(trail, "session_expired", detail, session.user)
+            raise gr.Error(f"You were logged out: {ended}. Log out, then log in again.")
+        return None if session is None else session.user
+
     def need(u: str | None) -> str:
-        if not u:
+        who = signed_in(u)
+        if not who:
             raise gr.Error("Log in first: this session is not logged in.")
-        return u
+        return who
 
     def login_form(prefix: str) -> tuple[Any, ...]:
         with gr.Column(elem_id=f"{prefix}-login") as box:
@@ -1281,12 +1326,14 @@ def build_admin_tabs(
         rows = document_rows(advisor)
         return rows, gr.update(choices=[r[0] for r in rows], value=None)
 
-    def on_login(name: str, password: str) -> tuple[Any, ...]:
-        u, message = login(settings, name, password, throttle)
+    def on_login(name: str, password: str, request: gr.Request) -> tuple[Any, ...]:
+        client = request.client if request is not None else None
+        source = client.host if client is not None else None
+        u, message = login(settings, name, password, throttle, source=source, audit=trail)
         shown = u is not None
         who = f"Logged in as **{html.escape(u)}**." if u else ""
         return (
-            u,
+            None if u is None else sessions.open(u, source),
             "",
             "",
             gr.update(visible=not shown),
@@ -1298,6 +1345,9 @@ def build_admin_tabs(
             who,
             who,
         )
+
+    # With postponed annotations Gradio cannot resolve "gr.Request" inside this function.
+    on_login.__annotations__["request"] = gr.Request
 
     login_outputs = [
         user,
@@ -1345,7 +1395,10 @@ def build_admin_tabs(
             api_visibility="private",
         ).then(after_login, inputs=[user], outputs=after_outputs, api_visibility="private")
 
-    def on_logout() -> tuple[Any, ...]:
+    def on_logout(u: str | None) -> tuple[Any, ...]:
+        session = sessions.close(u)
+        if session is not None:
+            _record(trail, "logout", {"source": session.source}, session.user)
         hidden, shown = gr.update(visible=False), gr.update(visible=True)
         return (
             None,
@@ -1369,6 +1422,7 @@ def build_admin_tabs(
     for logout in (c_logout, e_logout):
         logout.click(
             on_logout,
+            inputs=[user],
             outputs=[
                 *login_outputs,
                 fb_table,
@@ -1693,13 +1747,13 @@ def build_admin_tabs(
 
     # Opening a tab or section shows the current state (another user may have changed it).
     def on_compliance_open(u: str | None) -> tuple[Any, Any]:
-        if not u:
+        if not signed_in(u):
             return gr.skip(), gr.skip()
         rows = document_rows(advisor)
         return rows, gr.update(choices=[r[0] for r in rows])
 
     def on_evaluation_open(u: str | None) -> tuple[Any, Any]:
-        if not u:
+        if not signed_in(u):
             return gr.skip(), gr.skip()
         return (
             gr.update(choices=case_file_choices(cases_dir)),
@@ -1707,7 +1761,7 @@ def build_admin_tabs(
         )
 
     def on_section_open(status: Callable[[Advisor], str]) -> Callable[[str | None], Any]:
-        return lambda u: status(advisor) if u else gr.skip()
+        return lambda u: status(advisor) if signed_in(u) else gr.skip()
 
     compliance_tab.select(
         on_compliance_open, inputs=[user], outputs=doc_outputs, api_visibility="private"

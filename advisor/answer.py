@@ -13,18 +13,10 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from advisor.chunking import split_sentences
-from advisor.models import Citation, Flag, Level, ScoredChunk
+from advisor.determinations import DeterminationMatch
+from advisor.models import Citation, Flag, Level, ScoredChunk, Turn
+from advisor.situation import Situation
 
-BOTTOM_LINE = {
-    Level.NONE: "No escalation trigger was found in your question. The passages below set out "
-    "the rules that apply; check that your facts match them.",
-    Level.REVIEW: "Check this before you proceed: something in your question usually needs a "
-    "classification, a checklist or a quick review by {office}.",
-    Level.ESCALATE: "Stop and contact {office} before you proceed: a licence or a formal "
-    "determination is likely needed.",
-    Level.PROHIBITED: "Do not proceed. As described, this is prohibited without a government "
-    "licence that is generally denied; contact {office} now.",
-}
 NEXT_STEPS = {
     Level.NONE: "Keep a note of what you shared and with whom; ask {office} if the facts change.",
     Level.REVIEW: "Use the matching checklist in the corpus, and ask {office} if any answer is "
@@ -59,6 +51,7 @@ class Draft:
     fallback: bool = False
     prompt_version: str | None = None
     flags: list[Flag] = field(default_factory=list)
+    bottom_line: str = ""
 
 
 @dataclass
@@ -83,14 +76,27 @@ class WriteRequest:
     level: Level
     question_vector: list[float] | None = None
     support: list[ScoredChunk] = field(default_factory=list)
+    bottom_line: str = ""
+    determination: DeterminationMatch | None = None
+    situation: Situation | None = None
 
 
 class AnswerWriter(Protocol):
+    """What the chain needs of a writer. ``condenses`` says whether ``condense`` rewrites
+    follow-ups into standalone questions (otherwise the chain joins the recent turns)."""
+
     name: str
+    condenses: bool
 
     def write(self, request: WriteRequest) -> Draft: ...
 
     def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]: ...
+
+    def condense(self, question: str, history: list[Turn]) -> str: ...
+
+    def decline(
+        self, question: str, flags: list[Flag], level: Level
+    ) -> Iterator[str | Shown | Draft]: ...
 
 
 def final_draft(parts: Iterable[str | Shown | Draft]) -> Draft:
@@ -119,9 +125,43 @@ def flags_block(flags: list[Flag]) -> str:
     return "\n".join(lines)
 
 
-def bottom_line(level: Level, office: str) -> str:
-    """The deterministic first block of every in-scope answer: the level and what it means."""
-    return f"**Bottom line ({LEVEL_LABEL[level]}):** {BOTTOM_LINE[level].format(office=office)}"
+def lead_block(text: str, level: Level) -> str:
+    """The first block of every in-scope answer: the level and the direct answer."""
+    return f"**Bottom line ({LEVEL_LABEL[level]}):** {text}"
+
+
+def missing_block(situation: Situation | None, level: Level) -> str:
+    """The facts the answer turns on, asked so the user can reply in a follow-up."""
+    if situation is None or not situation.missing or level is Level.PROHIBITED:
+        return ""
+    lines = ["**To answer this precisely, tell me**"]
+    lines += [f"- {q}" for q in situation.missing_questions()]
+    return "\n".join(lines)
+
+
+def determination_citation(n: int, match: DeterminationMatch) -> Citation:
+    """A curated determination cited like a passage: its answer and what changes it."""
+    det = match.determination
+    text = " ".join([det.answer, *det.conditions])
+    return Citation(
+        n=n,
+        doc_id=f"determination:{det.id}",
+        chunk_id=f"determination:{det.id}",
+        title=f"Determination: {det.questions[0]}",
+        section="; ".join(det.citations),
+        source=match.source or "corpus/determinations",
+        text=text,
+        score=round(match.score, 4),
+        effective_date=det.as_of,
+    )
+
+
+def conditions_block(match: DeterminationMatch | None) -> str:
+    if match is None or not match.determination.conditions:
+        return ""
+    lines = ["**What would change this**"]
+    lines += [f"- {c}" for c in match.determination.conditions]
+    return "\n".join(lines)
 
 
 def next_steps_block(flags: list[Flag], level: Level, office: str) -> str:
@@ -159,17 +199,29 @@ def out_of_scope_text(office: str) -> str:
 _BOILERPLATE_SECTION = re.compile(
     r"(?:^|> )(?:Scope|Status and currency|How to use this template)$"
 )
+# Sections whose sentences are never findings: who to call, checklist questions, forms.
+_NOT_FINDINGS = re.compile(
+    r"(?i)\b(?:contact|when to (?:ask|call|contact|escalate)|who to (?:ask|call)|getting help|"
+    r"further help|questions to ask|checklist|fill in|record of|form|fields?|signature|"
+    r"template|worksheet)\b"
+)
+_EXAMPLE_SECTION = re.compile(r"(?i)\b(?:examples?|scenarios?|worked cases?|case studies)\b")
 _FRAGMENT_END = re.compile(r"(?:[:,;]|\b(?:or|and|to|of|the|a|an))$")
 _BOILERPLATE_START = re.compile(
     r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b"
 )
+_FIELD = re.compile(r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$")
+_UNITS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
 
 
 def _usable(sentence: str) -> bool:
-    """Whole, self-standing sentences only: no list fragments, headings or scope boilerplate."""
-    if not 40 <= len(sentence) <= 600 or len(sentence.split()) < 8:
+    """Whole, self-standing statements only: no questions, list fragments, headings, form
+    fields or scope boilerplate."""
+    if not 40 <= len(sentence) <= 700 or len(sentence.split()) < 8:
         return False
     if not (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in '"“§'):
+        return False
+    if sentence.rstrip().endswith("?") or _FIELD.search(sentence) or sentence.startswith("#"):
         return False
     return not (_FRAGMENT_END.search(sentence) or _BOILERPLATE_START.search(sentence))
 
@@ -178,6 +230,30 @@ def _clean(sentence: str) -> str:
     sentence = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?", "", sentence)
     sentence = sentence.replace("**", "").replace("__", "")
     return " ".join(sentence.split())
+
+
+def statements(hit: ScoredChunk) -> list[str]:
+    """Citable statements of a passage. An example is kept whole, its setting with its
+    conclusion, so that one example's conclusion is never joined to another's setting."""
+    chunk = hit.chunk
+    heading = chunk.heading_path or ""
+    if _BOILERPLATE_SECTION.search(heading) or chunk.doc_type in ("template", "checklist") and (
+        _NOT_FINDINGS.search(heading) or not heading
+    ):
+        return []
+    if _NOT_FINDINGS.search(heading.split(">")[-1]):
+        return []
+    out: list[str] = []
+    for unit in _UNITS.split(chunk.text):
+        text = _clean(unit)
+        if not text or text.startswith("#"):
+            continue
+        if _EXAMPLE_SECTION.search(heading) or re.match(r"(?i)^(?:example|scenario)\b", text):
+            if _usable(text[:700]) and len(text) <= 700:
+                out.append(text)
+            continue
+        out += [c for c in (_clean(s) for s in split_sentences(text)) if _usable(c)]
+    return out
 
 
 @dataclass
@@ -194,6 +270,7 @@ class ExtractiveWriter:
     per_passage: int = 2
     passages: int = 4
     name: str = "extractive"
+    condenses: bool = False
     cache_size: int = 20_000
     _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -233,14 +310,7 @@ class ExtractiveWriter:
     ) -> list[tuple[int, str]]:
         """Best sentences for the question; the last ``n_support`` passages back the flags
         and each contributes its best sentence even if others score higher."""
-        candidates: list[tuple[int, str]] = []
-        for index, hit in enumerate(hits):
-            if _BOILERPLATE_SECTION.search(hit.chunk.heading_path or ""):
-                continue
-            for sentence in split_sentences(hit.chunk.text):
-                cleaned = _clean(sentence)
-                if _usable(cleaned):
-                    candidates.append((index, cleaned))
+        candidates = [(index, text) for index, hit in enumerate(hits) for text in statements(hit)]
         if not candidates:
             return []
         qv = np.asarray(
@@ -281,33 +351,78 @@ class ExtractiveWriter:
     def write(self, request: WriteRequest) -> Draft:
         return final_draft(self.stream(request))
 
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """The extractive writer does not rewrite follow-ups; the chain joins the turns."""
+        return ""
+
+    def decline(
+        self, question: str, flags: list[Flag], level: Level
+    ) -> Iterator[str | Shown | Draft]:
+        blocks = [out_of_scope_text(self.office), flags_block(flags), notice(self.office)]
+        body = "\n\n".join(b for b in blocks if b)
+        yield body
+        yield Draft(text=body, citations=[])
+
     def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
         office, flags, level = self.office, request.flags, request.level
         passages = request.hits[: self.passages] + list(request.support)
-        blocks: list[str] = [bottom_line(level, office)]
-        yield blocks[0]
         selected = self._select(
             request.question, passages, request.question_vector, len(request.support)
         )
-        numbers: dict[int, int] = {}
         citations: list[Citation] = []
+        if request.determination is not None:
+            citations.append(determination_citation(1, request.determination))
+        numbers: dict[int, int] = {}
         for passage, _ in selected:
             if passage not in numbers:
-                numbers[passage] = len(numbers) + 1
+                numbers[passage] = len(citations) + 1
                 citations.append(citation_for(numbers[passage], passages[passage]))
+        lead, selected = self._lead(request, selected, numbers, bool(citations))
+        blocks = [lead_block(lead, level)]
+        yield blocks[0]
+        for block in (
+            missing_block(request.situation, level),
+            "\n".join(
+                ["**What the corpus says**", *(f"- {t} [{numbers[p]}]" for p, t in selected)]
+            )
+            if selected
+            else "",
+            conditions_block(request.determination),
+            flags_block(flags),
+            next_steps_block(flags, level, office),
+            notice(office),
+        ):
+            if block:
+                blocks.append(block)
+                yield block
+        used = {int(m) for m in MARKER.findall("\n\n".join(blocks))}
+        citations = [c for c in citations if c.n in used]
+        yield Draft(text="\n\n".join(blocks), citations=citations, bottom_line=lead)
+
+    def _lead(
+        self,
+        request: WriteRequest,
+        selected: list[tuple[int, str]],
+        numbers: dict[int, int],
+        any_citation: bool,
+    ) -> tuple[str, list[tuple[int, str]]]:
+        """The bottom line with its [n]: the determination's own, else the passage backing
+        the strongest flag, else the best statement (which then leads instead of repeating)."""
+        if request.determination is not None:
+            return f"{request.bottom_line} [1]", selected
+        if request.bottom_line:
+            first_support = len(request.hits[: self.passages])
+            backing = [p for p, _ in selected if p >= first_support] or [p for p, _ in selected]
+            marker = f" [{numbers[backing[0]]}]" if backing else ""
+            return request.bottom_line + marker, selected
         if selected:
-            lines = ["**What the corpus says**"]
-            lines += [f"- {text} [{numbers[p]}]" for p, text in selected]
-            blocks.append("\n".join(lines))
-            yield blocks[-1]
-        if flags:
-            blocks.append(flags_block(flags))
-            yield blocks[-1]
-        blocks.append(next_steps_block(flags, level, office))
-        yield blocks[-1]
-        blocks.append(notice(office))
-        yield blocks[-1]
-        yield Draft(text="\n\n".join(blocks), citations=citations)
+            passage, text = selected[0]
+            return f"{text} [{numbers[passage]}]", selected[1:]
+        return (
+            "The corpus passages retrieved for this question do not settle it; "
+            f"ask {self.office}.",
+            selected,
+        )
 
 
 def markers_valid(text: str, citations: list[Citation]) -> bool:

@@ -15,14 +15,13 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
@@ -50,6 +49,16 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from advisor.errors import InputError, StoreError
 from advisor.models import Answer, Level
+from advisor.records.anchor import (
+    ANCHOR_FILE,
+    Anchor,
+    anchor_lock,
+    new_anchor,
+    read_anchor,
+    replace_anchor,
+    write_anchor,
+)
+from advisor.records.keys import KEY_FILE, AuditKey, mac
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -65,6 +74,13 @@ EVENT_KINDS = (
     "rules_changed",
     "screening_list_changed",
     "eval_run",
+    "audit_chain_keyed",  # the first keyed record after plain SHA-256 ones
+    "audit_anchor_reset",
+    "login",
+    "login_failed",
+    "login_locked",
+    "logout",
+    "session_expired",
 )
 MAX_COMMENT = 10_000
 BATCH = 200  # queued records written per transaction
@@ -188,7 +204,13 @@ def canonical(row: Mapping[Any, Any]) -> bytes:
 
 
 def chain_hash(row: Mapping[Any, Any]) -> str:
+    """The unkeyed hash of records written before the chain was keyed (and of nothing since)."""
     return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def keyed_hash(row: Mapping[Any, Any], key: bytes) -> str:
+    """A record's hash: an HMAC only the key's holder can recompute after an edit."""
+    return mac(key, canonical(row))
 
 
 def _clean(value: str | None) -> str | None:
@@ -240,7 +262,11 @@ def parse_since(value: str | date | datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of recomputing the chain; ``first_bad_id`` is None when ``ok``."""
+    """Outcome of recomputing the chain and comparing its head with the anchor.
+
+    ``first_bad_id`` names the first broken record; it is None when ``ok`` and when what failed
+    is the log as a whole (missing store, cut tail, anchor mismatch).
+    """
 
     ok: bool
     records: int
@@ -249,15 +275,28 @@ class VerifyResult:
     first_bad_seq: int | None = None
     head_hash: str | None = None  # keep it elsewhere to detect a rewrite or cut tail later
     kinds: dict[str, int] = field(default_factory=dict)
+    head_seq: int = 0
+    legacy: int = 0  # leading records with the old unkeyed SHA-256 chain
+    anchor: str | None = None  # the anchor the head was compared with
+    notes: tuple[str, ...] = ()
+
+    def failed(self, problem: str, seq: int | None = None) -> VerifyResult:
+        return replace(self, ok=False, problem=problem, first_bad_seq=seq)
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items())) or "empty"
+        extra = "".join(f"\n{note}" for note in self.notes)
         if self.ok:
-            head = f"; head hash {self.head_hash}" if self.head_hash else ""
-            return f"audit log intact: {self.records} records ({counts}){head}"
+            head = f"; head seq {self.head_seq} hash {self.head_hash}" if self.head_hash else ""
+            return f"audit log intact: {self.records} records ({counts}){head}{extra}"
+        if self.first_bad_id is not None:
+            return (
+                f"audit log TAMPERED at seq {self.first_bad_seq} (record {self.first_bad_id}): "
+                f"{self.problem}. {self.records} records in the log ({counts}).{extra}"
+            )
         return (
-            f"audit log TAMPERED at seq {self.first_bad_seq} (record {self.first_bad_id}): "
-            f"{self.problem}. {self.records} records in the log ({counts})."
+            f"audit log NOT VERIFIED: {self.problem}. "
+            f"{self.records} records in the log ({counts}).{extra}"
         )
 
 
@@ -281,16 +320,73 @@ class FeedbackRow:
     record_time: str
 
 
-def _rehash(row: Mapping[Any, Any]) -> str | None:
+def _rehash(row: Mapping[Any, Any], key: bytes | None = None) -> str | None:
     try:
-        return chain_hash(row)
+        return chain_hash(row) if key is None else keyed_hash(row, key)
     except (TypeError, ValueError):  # e.g. text written into the latency column
         return None
 
 
-def check_rows(rows: Iterable[Mapping[Any, Any]]) -> VerifyResult:
-    """Recompute the chain over rows in seq order; stops judging at the first bad row."""
-    expected, prev, count = 1, GENESIS, 0
+_NO_KEY = "it carries a keyed hash but no audit key is available"
+_NO_KEY_UNKEYED = (
+    "its fields do not match its hash: the record was edited (there is no audit key or anchor, "
+    "so the log was taken to be an unkeyed one from an earlier version)"
+)
+
+
+def _hash_problem(row: Mapping[Any, Any], key: bytes | None, keyed: bool) -> str | None:
+    """Why the row's hash is wrong, or None; records before the first keyed one may be legacy."""
+    plain = _rehash(row)
+    if not keyed and plain == row["hash"]:
+        return None
+    if key is None:
+        return _NO_KEY
+    if _rehash(row, key) == row["hash"]:
+        return None
+    if plain == row["hash"]:
+        return (
+            "its hash is a plain SHA-256 where the keyed HMAC is required: the record was "
+            "edited and re-chained by someone without the audit key"
+        )
+    return "its fields do not match its hash: the record was edited (or the audit key changed)"
+
+
+def _pin_problem(
+    pin: tuple[int, str],
+    stored: str | None,
+    result: VerifyResult,
+    missing: str | None,
+    what: str,
+) -> str | None:
+    """Why the verified log does not contain the pinned head (seq, hash), or None."""
+    seq, expected = pin
+    if seq <= 0:
+        return None
+    if missing is not None:
+        return f"{missing}, but {what} says {seq} records were written"
+    if result.records == 0:
+        return f"the audit log is empty, but {what} says {seq} records were written"
+    if result.head_seq < seq:
+        cut = seq - result.head_seq
+        return (
+            f"the log ends at seq {result.head_seq}, but {what} says seq {seq}: {cut} record(s) "
+            "were removed from the end (or the store was restored from an older copy)"
+        )
+    if stored != expected:
+        return (
+            f"the record at seq {seq} is not the one {what} names (hash {str(stored)[:16]}... "
+            f"instead of {expected[:16]}...): the log was rewritten"
+        )
+    return None
+
+
+def check_rows(rows: Iterable[Mapping[Any, Any]], key: bytes | None = None) -> VerifyResult:
+    """Recompute the chain over rows in seq order; stops judging at the first bad row.
+
+    Records written before the chain was keyed carry plain SHA-256 hashes; they are accepted as
+    ``legacy`` only before the first keyed record, whose HMAC covers their last hash.
+    """
+    expected, prev, count, legacy, keyed = 1, GENESIS, 0, 0, False
     answers: set[str] = set()
     kinds: Counter[str] = Counter()
     bad: tuple[str, int, str] | None = None
@@ -308,21 +404,24 @@ def check_rows(rows: Iterable[Mapping[Any, Any]]) -> VerifyResult:
                 "its prev_hash is not the previous record's hash: the previous record was "
                 "changed, or records were removed or reordered"
             )
-        elif _rehash(row) != row["hash"]:
-            problem = "its fields do not match its hash: the record was edited"
+        elif (problem := _hash_problem(row, key, keyed)) is not None:
+            pass
         elif row["kind"] == "feedback" and row["record_id"] not in answers:
             problem = f"feedback about {row['record_id']}, which is not an earlier answer"
         if problem is not None:
             bad = (str(row["id"]), int(seq), problem)
             continue
+        keyed = keyed or _rehash(row) != row["hash"]
+        legacy += 0 if keyed else 1
         if row["kind"] == "answer":
             answers.add(str(row["id"]))
         expected, prev = seq + 1, str(row["hash"])
     named = {"answer": "answers", "event": "events", "feedback": "feedback"}
     tally = {named.get(k, k): n for k, n in kinds.items()}
     if bad is None:
-        return VerifyResult(True, count, head_hash=None if count == 0 else prev, kinds=tally)
-    return VerifyResult(False, count, bad[0], bad[2], bad[1], kinds=tally)
+        head = None if count == 0 else prev
+        return VerifyResult(True, count, head_hash=head, kinds=tally, head_seq=count, legacy=legacy)
+    return VerifyResult(False, count, bad[0], bad[2], bad[1], kinds=tally, legacy=legacy)
 
 
 # --------------------------------------------------------------------------- the log
@@ -389,16 +488,34 @@ class AuditLog:
         self,
         url: str,
         *,
+        key: str | None = None,
+        key_file: Path | None = None,
+        anchor: Path | None = None,
         busy_timeout: float = 2.0,
         max_queue: int = 10_000,
         retry_after: float = 5.0,
     ) -> None:
-        """``busy_timeout``: how long a write waits for a busy store before queueing; after a
+        """``key`` (ADVISOR_AUDIT_KEY) keys the chain, else ``key_file`` (generated on the first
+        write); ``anchor`` is where the head is kept. For a SQLite file both files default to
+        its folder; other stores must name them (``from_settings`` does).
+
+        ``busy_timeout``: how long a write waits for a busy store before queueing; after a
         failure, writes only queue for ``retry_after`` seconds, so an outage costs no time."""
         try:
             self._url = make_url(url)
         except ArgumentError as exc:
             raise StoreError(f"audit store URL {url!r} is not a SQLAlchemy URL") from exc
+        beside = _sqlite_file(self._url)
+        folder = None if beside is None else beside.expanduser().resolve().parent
+        key_file = key_file or (None if folder is None else folder / KEY_FILE)
+        anchor = anchor or (None if folder is None else folder / ANCHOR_FILE)
+        if (key is None and key_file is None) or anchor is None:
+            raise StoreError(
+                f"audit store {self._url.render_as_string()}: give a key (ADVISOR_AUDIT_KEY) "
+                "and an anchor path (ADVISOR_AUDIT_ANCHOR); AuditLog.from_settings does"
+            )
+        self._key = AuditKey(key, key_file)
+        self.anchor_path = anchor
         self.busy_timeout = busy_timeout
         self.max_queue = max_queue
         self._engine = _build_engine(self._url, busy_timeout)
@@ -406,17 +523,26 @@ class AuditLog:
         self._queue: deque[dict[str, Any]] = deque()
         self._queue_lock = threading.Lock()
         self._ready = False
+        self._diverged = False  # the store no longer holds the anchored head: keep the anchor
         self.retry_after = retry_after
         self._retry_at = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> AuditLog:
-        """Settings.audit_url, else ADVISOR_AUDIT_URL, else SQLite in the data folder."""
-        url = getattr(settings, "audit_url", None) or os.environ.get("ADVISOR_AUDIT_URL")
-        if not url:
-            data_dir = Path(settings.data_dir).expanduser().resolve()
-            url = f"sqlite:///{data_dir / 'audit.sqlite3'}"
-        return cls(url, **options)
+        """The store at ADVISOR_AUDIT_URL (default: SQLite in the data folder), keyed by
+        ADVISOR_AUDIT_KEY (default: a key file in the data folder), anchored at
+        ADVISOR_AUDIT_ANCHOR (default: a file in the data folder)."""
+        data_dir = Path(settings.data_dir).expanduser().resolve()
+        url = settings.audit_url or f"sqlite:///{data_dir / 'audit.sqlite3'}"
+        secret = settings.audit_key.get_secret_value() if settings.audit_key else None
+        anchor = settings.audit_anchor or data_dir / ANCHOR_FILE
+        return cls(
+            url,
+            key=secret,
+            key_file=data_dir / KEY_FILE,
+            anchor=Path(anchor).expanduser().resolve(),
+            **options,
+        )
 
     @property
     def url(self) -> str:
@@ -608,6 +734,7 @@ class AuditLog:
                         self.pending,
                     )
                     self._retry_at = time.monotonic() + self.retry_after
+                    self._ready = False  # a dropped table is created again, not written past
                     return
                 self._retry_at = 0.0
                 with self._queue_lock:
@@ -617,10 +744,27 @@ class AuditLog:
             self._lock.release()
 
     def _append(self, batch: list[dict[str, Any]]) -> None:
-        """Chain and insert records in one transaction that holds the head until commit."""
+        """Chain and insert records in one transaction that holds the head until commit, then
+        move the anchor to the new head (unless the store no longer holds the anchored one).
+
+        The anchor's file lock is held throughout, so the anchor always names the head an
+        honest writer committed last.
+        """
+        key = self._key.get(create=True)
+        assert key is not None  # AuditLog refuses to exist without a key source
         path = _sqlite_file(self._url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        with anchor_lock(self.anchor_path, timeout=self.busy_timeout):
+            holds, seq, head = self._insert(batch, key)
+            if holds:
+                try:
+                    write_anchor(self.anchor_path, new_anchor(self.url, seq, head), key)
+                except OSError as exc:
+                    log.error("audit: the anchor %s cannot be written (%s)", self.anchor_path, exc)
+
+    def _insert(self, batch: list[dict[str, Any]], key: bytes) -> tuple[bool, int, str]:
+        """Insert the chained batch; (anchor still holds, new head seq, new head hash)."""
         t = audit_log
         with self._engine.connect() as conn:
             conn.execution_options(audit_write=True)
@@ -631,18 +775,84 @@ class AuditLog:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
                 if not self._ready:  # under the write lock, so two processes cannot both create
                     metadata.create_all(conn)
-                last = conn.execute(
-                    select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1).with_for_update()
-                ).first()
-                seq, prev = (int(last.seq), str(last.hash)) if last else (0, GENESIS)
+                last = (
+                    conn.execute(select(t).order_by(t.c.seq.desc()).limit(1).with_for_update())
+                    .mappings()
+                    .first()
+                )
+                seq, prev = (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
+                entries = list(batch)
+                legacy = last is not None and self._legacy_head(last, key)
+                if legacy:
+                    detail = _json({"legacy_records": seq, "legacy_head": prev})
+                    entries.insert(0, _entry("event", event="audit_chain_keyed", detail=detail))
+                holds = self._holds_anchor(conn, seq, key, unkeyed=last is None or legacy)
                 rows = []
-                for entry in batch:
+                for entry in entries:
                     seq += 1
                     row = {**entry, "seq": seq, "prev_hash": prev}
-                    row["hash"] = prev = chain_hash(row)
+                    row["hash"] = prev = keyed_hash(row, key)
                     rows.append(row)
                 conn.execute(insert(t), rows)
         self._ready = True
+        return holds, seq, prev
+
+    def _legacy_head(self, last: Mapping[Any, Any], key: bytes) -> bool:
+        """True when the chain's head has a plain SHA-256 hash: the log predates the key."""
+        if _rehash(last, key) == last["hash"]:
+            return False
+        if _rehash(last) == last["hash"]:
+            return True
+        log.error(
+            "audit: the last record (seq %s) matches neither the audit key in %s nor a plain "
+            "hash: it was edited or the key changed; run `advisor audit verify`",
+            last["seq"],
+            self._key.source,
+        )
+        return False
+
+    def _holds_anchor(self, conn: Connection, head_seq: int, key: bytes, unkeyed: bool) -> bool:
+        """Whether the store still holds the anchored head, so the anchor may move on.
+
+        When records were cut or replaced, new records are still written (an answer's record
+        is never lost) but the anchor stays as it is: it is the evidence ``verify`` reports.
+        """
+        try:
+            anchor = read_anchor(self.anchor_path)
+        except StoreError as exc:
+            problem: str | None = str(exc)
+        else:
+            problem = self._anchor_problem(conn, anchor, head_seq, key, unkeyed)
+        if problem is None:
+            self._diverged = False
+            return True
+        if not self._diverged:
+            log.error(
+                "audit: %s; new records are written but the anchor %s is kept as evidence. "
+                "Run `advisor audit verify`.",
+                problem,
+                self.anchor_path,
+            )
+        self._diverged = True
+        return False
+
+    def _anchor_problem(
+        self, conn: Connection, anchor: Anchor | None, head_seq: int, key: bytes, unkeyed: bool
+    ) -> str | None:
+        if anchor is None:
+            if unkeyed:
+                return None  # a new log, or the first keyed write after an upgrade
+            return f"the anchor {self.anchor_path} is missing although the log has keyed records"
+        if not anchor.valid(key):
+            return f"the anchor {self.anchor_path} was not written with this audit key"
+        if anchor.seq > head_seq:
+            return f"the log ends at seq {head_seq} but the anchor says seq {anchor.seq}"
+        stored = conn.execute(
+            select(audit_log.c.hash).where(audit_log.c.seq == anchor.seq)
+        ).scalar_one_or_none()
+        if stored != anchor.hash:
+            return f"the record at seq {anchor.seq} is not the anchored one"
+        return None
 
     # ----------------------------------------------------------------------- reading
 
@@ -658,15 +868,188 @@ class AuditLog:
     def _read_error(self, exc: SQLAlchemyError) -> StoreError:
         return StoreError(f"cannot read the audit log at {self.url}: {exc}")
 
-    def verify(self) -> VerifyResult:
-        """Recompute the whole chain from the stored rows (queued records are not yet in it)."""
+    def _missing(self) -> str | None:
+        """What is missing of the store (the SQLite file, the table), checked afresh."""
+        path = _sqlite_file(self._url)
+        if path is not None and not path.exists():
+            return f"the audit database {path} does not exist"
+        if not inspect(self._engine).has_table(audit_log.name):
+            return f"the audit_log table is missing from {self.url}"
+        return None
+
+    def verify(self, expect: tuple[int, str] | None = None) -> VerifyResult:
+        """Recompute the whole chain, then hold its head against the anchor and, when given,
+        against ``expect`` (a head the office wrote down). Queued records are not in it yet.
+
+        Fails on an edited, removed or re-chained record, a missing store or table, and a log
+        that is shorter than, different from or longer than its anchor.
+        """
         try:
-            if not self._exists():
-                return VerifyResult(True, 0)
-            with self._engine.connect() as conn, conn.begin():
+            anchor, anchor_error = read_anchor(self.anchor_path), None
+        except StoreError as exc:
+            anchor, anchor_error = None, str(exc)
+        key = self._key.get(create=False)
+        pins = {p[0] for p in (expect, (anchor.seq, anchor.hash) if anchor else None) if p}
+        try:
+            missing = self._missing()
+            stored: dict[int, str] = {}
+            if missing is not None:
+                result = VerifyResult(True, 0)
+            else:
+                with self._engine.connect() as conn, conn.begin():
+                    stmt = select(audit_log).order_by(audit_log.c.seq)
+                    rows = conn.execute(stmt.execution_options(yield_per=1000)).mappings()
+                    result = check_rows(rows, key)
+                    if pins:
+                        picked = select(audit_log.c.seq, audit_log.c.hash)
+                        for seq, hash_ in conn.execute(picked.where(audit_log.c.seq.in_(pins))):
+                            stored[int(seq)] = str(hash_)
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+        if not result.ok and result.problem == _NO_KEY and anchor is None and not anchor_error:
+            # Keyed logs always have an anchor: without key and anchor the log is unkeyed.
+            result = replace(result, problem=_NO_KEY_UNKEYED)
+        if not result.ok and result.problem == _NO_KEY:
+            raise StoreError(
+                f"the audit log has keyed records but there is no audit key ({self._key.source}):"
+                " set ADVISOR_AUDIT_KEY or restore the key file, then verify again"
+            )
+        if not result.ok:
+            return result
+        result = replace(result, notes=self._legacy_notes(result))
+        if anchor_error is not None:
+            return result.failed(anchor_error)
+        judged = self._judge_anchor(result, anchor, key, stored, missing)
+        if judged.ok and expect is not None:
+            problem = _pin_problem(
+                expect, stored.get(expect[0]), judged, missing, "the expected head"
+            )
+            if problem is not None:
+                return judged.failed(problem, expect[0])
+        return judged
+
+    @staticmethod
+    def _legacy_notes(result: VerifyResult) -> tuple[str, ...]:
+        if not result.legacy:
+            return ()
+        pinned = (
+            "pinned by the keyed records after them"
+            if result.legacy < result.records
+            else "not yet pinned: the next record written keys the chain"
+        )
+        return (
+            f"note: {result.legacy} legacy records (seq 1-{result.legacy}) carry the unkeyed "
+            f"SHA-256 chain of earlier versions; {pinned}.",
+        )
+
+    def _judge_anchor(
+        self,
+        result: VerifyResult,
+        anchor: Anchor | None,
+        key: bytes | None,
+        stored: dict[int, str],
+        missing: str | None,
+    ) -> VerifyResult:
+        """The verified chain against its anchor file."""
+        where = self.anchor_path
+        if anchor is None:
+            if result.records > result.legacy:
+                return result.failed(
+                    f"the anchor {where} is missing although the log has keyed records: it was "
+                    "deleted, or ADVISOR_AUDIT_ANCHOR points somewhere else"
+                )
+            return result
+        result = replace(result, anchor=anchor.line())
+        if key is not None and not anchor.valid(key):
+            return result.failed(
+                f"the anchor {where} was not written with this audit key (edited, or the key "
+                "changed)"
+            )
+        pin = (anchor.seq, anchor.hash)
+        problem = _pin_problem(pin, stored.get(anchor.seq), result, missing, "the anchor")
+        if problem is not None:
+            return result.failed(problem, anchor.seq)
+        if result.head_seq == anchor.seq:
+            return result
+        later = self._later_anchor(anchor, result.head_seq)
+        if later.seq < result.head_seq:
+            return result.failed(
+                f"the log continues past its anchor (head seq {result.head_seq}, anchor seq "
+                f"{anchor.seq}): records were added that the anchor never saw",
+                anchor.seq + 1,
+            )
+        if later.seq == result.head_seq and later.hash != result.head_hash:
+            return result.failed(
+                f"the head record (seq {later.seq}) is not the one the anchor names: the log was "
+                "rewritten",
+                later.seq,
+            )
+        return replace(result, anchor=later.line())
+
+    def _later_anchor(self, anchor: Anchor, head_seq: int) -> Anchor:
+        """The anchor once it caught up with ``head_seq``: a writer updates it just after its
+        commit, so a verify running beside the app may read the log first."""
+        current = anchor
+        for delay in (0.05, 0.1, 0.2, 0.4):
+            if current.seq >= head_seq:
+                break
+            time.sleep(delay)
+            try:
+                current = read_anchor(self.anchor_path) or current
+            except StoreError:
+                break
+        return current
+
+    def current_anchor(self) -> Anchor | None:
+        """The anchor as it is on disk (StoreError when it is unreadable)."""
+        return read_anchor(self.anchor_path)
+
+    def reset_anchor(self, user: str | None = None) -> Anchor:
+        """Anchor the current head after the chain itself verified, replacing a lost or stale
+        anchor; the reset and the anchor it replaced are recorded in the chain.
+
+        For an operator who knows why the anchor no longer matches (restored from an older
+        backup, for instance): the chain's own checks must pass first.
+        """
+        old: Anchor | None = None
+        problem: str | None = None
+        try:
+            old = read_anchor(self.anchor_path)
+        except StoreError as exc:
+            problem = str(exc)
+        chain = check_rows(self._all_rows(), self._key.get(create=True))
+        if not chain.ok:
+            raise StoreError(
+                f"the chain itself is broken, so it cannot be anchored: {chain.summary()}"
+            )
+        detail = {
+            "replaced": None if old is None else old.model_dump(exclude={"mac"}),
+            "problem": problem,
+            "head_seq": chain.head_seq,
+        }
+        self.record_event("audit_anchor_reset", detail, user)
+        if self.flush():
+            raise StoreError(
+                f"the audit store {self.url} cannot be written; the anchor is unchanged"
+            )
+        key = self._key.get(create=True)
+        assert key is not None
+        with self._engine.connect() as conn:
+            head = conn.execute(
+                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+            ).one()
+        anchor = new_anchor(self.url, int(head.seq), str(head.hash))
+        replace_anchor(self.anchor_path, anchor, key)
+        self._diverged = False
+        return anchor.signed(key)
+
+    def _all_rows(self) -> list[Mapping[Any, Any]]:
+        try:
+            if self._missing() is not None:
+                return []
+            with self._engine.connect() as conn:
                 stmt = select(audit_log).order_by(audit_log.c.seq)
-                rows = conn.execute(stmt.execution_options(yield_per=1000)).mappings()
-                return check_rows(rows)
+                return list(conn.execute(stmt).mappings().all())
         except SQLAlchemyError as exc:
             raise self._read_error(exc) from exc
 

@@ -11,15 +11,17 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -183,29 +185,182 @@ def chat_requires_login(settings: Any) -> bool:
     return bool(value)
 
 
-class LoginThrottle:
-    """Slows password guessing: after ``limit`` failures a name is locked for ``window`` s."""
+@dataclass(frozen=True)
+class Lockout:
+    """A lockout that a failed login just started: whose, why and for how long."""
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
+    scope: Literal["user", "source"]  # this user from this address, or every user from it
+    seconds: float
+    failures: int
+
+
+@dataclass
+class _Strikes:
+    failures: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+
+
+class LoginThrottle:
+    """Slows password guessing without letting anyone lock a real user out.
+
+    Failures count per (user name, source address): after ``limit`` of them that pair is
+    locked for ``window`` seconds, and each further failure after a lockout doubles it (up to
+    ``max_lockout``). The same user from another address is not affected. One address that
+    fails for ``spray_users`` different names within ``spray_window`` seconds is locked for
+    all names, with the same backoff. Failures are forgotten ``forget`` seconds after the last.
+    """
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 30.0,
+        *,
+        max_lockout: float = 3600.0,
+        spray_users: int = 10,
+        spray_window: float = 600.0,
+        forget: float = 86_400.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 100_000,
+    ) -> None:
+        self.limit, self.window, self.max_lockout = limit, window, max_lockout
+        self.spray_users, self.spray_window, self.forget = spray_users, spray_window, forget
+        self._clock = clock
+        self._max_entries = max_entries
+        self._pairs: dict[tuple[str, str], _Strikes] = {}
+        self._sources: dict[str, _Strikes] = {}
+        self._names: dict[str, dict[str, float]] = {}  # source -> name -> last failure
         self._lock = threading.Lock()
 
-    def locked(self, name: str) -> bool:
-        now = time.monotonic()
+    def retry_after(self, name: str, source: str | None = None) -> float:
+        """Seconds until this user may try again from this source; 0 when they may now."""
+        now, src = self._clock(), source or "unknown"
         with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self.window]
-            self._failures[name] = recent
-            return len(recent) >= self.limit
+            pair = self._pairs.get((name, src))
+            whole = self._sources.get(src)
+            until = max(pair.locked_until if pair else 0.0, whole.locked_until if whole else 0.0)
+        return max(0.0, until - now)
 
-    def failed(self, name: str) -> None:
-        with self._lock:
-            self._failures.setdefault(name, []).append(time.monotonic())
+    def locked(self, name: str, source: str | None = None) -> bool:
+        return self.retry_after(name, source) > 0
 
-    def succeeded(self, name: str) -> None:
+    def failed(self, name: str, source: str | None = None) -> Lockout | None:
+        """Count a wrong password; returns the lockout it started, if any."""
+        now, src = self._clock(), source or "unknown"
         with self._lock:
-            self._failures.pop(name, None)
+            self._prune(now)
+            pair = self._strike(self._pairs, (name, src), now)
+            names = self._names.setdefault(src, {})
+            names[name] = now
+            for old in [n for n, t in names.items() if now - t > self.spray_window]:
+                del names[old]
+            if len(names) >= self.spray_users:
+                names.clear()
+                whole = self._strike(self._sources, src, now)
+                return self._lock_out(whole, "source", 1, now)
+            return self._lock_out(pair, "user", self.limit, now)
+
+    def succeeded(self, name: str, source: str | None = None) -> None:
+        with self._lock:
+            self._pairs.pop((name, source or "unknown"), None)
+
+    def _strike(self, table: dict[Any, _Strikes], key: Any, now: float) -> _Strikes:
+        entry = table.get(key)
+        if entry is None or now - entry.last > self.forget:
+            entry = table[key] = _Strikes()
+        entry.failures += 1
+        entry.last = now
+        return entry
+
+    def _lock_out(self, entry: _Strikes, scope: Literal["user", "source"], after: int, now: float):
+        if entry.failures < after:
+            return None
+        seconds = min(self.max_lockout, self.window * 2 ** min(entry.failures - after, 30))
+        entry.locked_until = now + seconds
+        return Lockout(scope, seconds, entry.failures)
+
+    def _prune(self, now: float) -> None:
+        """Bound memory: a flood of made-up names or addresses cannot grow the tables forever.
+
+        Entries not locked right now are dropped (their counts start again); locks stay.
+        """
+        if len(self._pairs) + len(self._names) < self._max_entries:
+            return
+        self._pairs = {k: e for k, e in self._pairs.items() if e.locked_until > now}
+        self._sources = {k: e for k, e in self._sources.items() if e.locked_until > now}
+        self._names.clear()
+
+
+@dataclass
+class Session:
+    user: str
+    source: str | None
+    started: float
+    seen: float
+
+
+class AdminSessions:
+    """Server-side admin sessions: a random token per login, ended by logout, by ``idle``
+    seconds without activity, or ``max_age`` seconds after the login, whichever comes first."""
+
+    def __init__(
+        self, idle: float, max_age: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.idle, self.max_age, self._clock = idle, max_age, clock
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self, user: str, source: str | None) -> str:
+        now = self._clock()
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            for old in [t for t, s in self._sessions.items() if self._ended(s, now)]:
+                del self._sessions[old]
+            self._sessions[token] = Session(user, source, now, now)
+        return token
+
+    def check(self, token: str | None) -> tuple[Session | None, str | None]:
+        """(session, None) for an active session, touching it; (ended session, why) when it
+        just timed out; (None, None) when the token is unknown."""
+        if not token:
+            return None, None
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is None:
+                return None, None
+            why = self._ended(session, now)
+            if why is not None:
+                del self._sessions[token]
+                return session, why
+            session.seen = now
+            return session, None
+
+    def close(self, token: str | None) -> Session | None:
+        with self._lock:
+            return self._sessions.pop(token, None) if token else None
+
+    def _ended(self, session: Session, now: float) -> str | None:
+        if now - session.started >= self.max_age:
+            return f"the session reached its {_duration(self.max_age)} limit"
+        if now - session.seen >= self.idle:
+            return f"the session was idle for {_duration(self.idle)}"
+        return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def wait_text(seconds: float) -> str:
+    """A lockout's remaining time as a person reads it, rounded up."""
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds))} s"
+    return f"{math.ceil(seconds / 60)} min"
 
 
 def gradio_auth(settings: Any) -> Callable[[str, str], bool] | None:
@@ -220,10 +375,15 @@ def gradio_auth(settings: Any) -> Callable[[str, str], bool] | None:
     throttle = LoginThrottle()
 
     def auth(name: str, password: str) -> bool:
+        # Gradio's login route does not hand the client address to this callback, so these
+        # failures count per user name only (still with backoff, never a fixed 300 s).
         if throttle.locked(name):
             return False
         ok = check_login(users, name, password)
-        (throttle.succeeded if ok else throttle.failed)(name)
+        if ok:
+            throttle.succeeded(name)
+        else:
+            throttle.failed(name)
         return ok
 
     return auth

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
@@ -15,13 +17,12 @@ from advisor.answer import (
     ExtractiveWriter,
     Shown,
     WriteRequest,
-    flags_block,
-    notice,
-    out_of_scope_text,
 )
+from advisor.conversation import is_follow_up, near_domain, prefer_regime
+from advisor.determinations import DeterminationIndex, load_determinations
 from advisor.chunking import Chunker
-from advisor.errors import InputError
-from advisor.escalation import EscalationEngine
+from advisor.errors import InputError, RulesError
+from advisor.escalation import Assessment, EscalationEngine
 from advisor.ingest import Ingestor
 from advisor.llm import LLMSetup
 from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
@@ -29,6 +30,11 @@ from advisor.retrieval import CorpusRetriever
 from advisor.screening import screener_from_settings
 from advisor.settings import Settings, configure_offline
 from advisor.store import ChunkStore, build_embeddings, open_store
+from advisor.text import normalise
+from advisor.verdict import BottomLine, compose
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,13 +53,15 @@ class Advisor:
     retriever: CorpusRetriever
     escalation: EscalationEngine
     writer: AnswerWriter
+    determinations: DeterminationIndex | None = None
+    determination_error: str | None = None
 
     @property
     def store(self) -> ChunkStore:
         return self.retriever.store
 
     def check_question(self, question: str) -> str:
-        text = (question or "").strip()
+        text = normalise(question or "").strip()
         if not text:
             raise InputError("the question is empty; describe your situation in a sentence or two")
         if len(text) > self.settings.max_question_chars:
@@ -62,6 +70,17 @@ class Advisor:
                 f"{self.settings.max_question_chars:,}. Shorten it to the facts that matter."
             )
         return text
+
+    def check_history(self, history: list[Turn] | None) -> list[Turn]:
+        """Bounded, normalised history: the client sends it, so it is untrusted input."""
+        turns = list(history or [])[-self.settings.max_history_turns :]
+        total = sum(len(t.content) for t in turns)
+        if total > self.settings.max_history_chars:
+            raise InputError(
+                f"the conversation sent with the question is {total:,} characters long; the "
+                f"limit is {self.settings.max_history_chars:,}. Start a new conversation."
+            )
+        return [Turn(role=t.role, content=normalise(t.content, "the conversation")) for t in turns]
 
     def _retrieval_query(self, question: str, history: list[Turn]) -> str:
         """Follow-ups like "and if he lives in Tehran?" need the earlier turns to retrieve well.
@@ -73,16 +92,17 @@ class Advisor:
         if not earlier or self.settings.history_turns == 0:
             return question
         joined = "\n".join([*earlier, question])[-2000:]
-        condense = getattr(self.writer, "condense", None)
-        if condense is None:
+        if not self.writer.condenses:
             return joined
-        return condense(question, history[-2 * self.settings.history_turns :]) or joined
+        return self.writer.condense(question, history[-2 * self.settings.history_turns :]) or joined
 
     def _prepare(
         self, question: str, history: list[Turn] | None
     ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], float, str]:
         text = self.check_question(question)
-        turns = list(history or [])
+        turns = self.check_history(history)
+        # Only a real follow-up carries the earlier situation; a new question starts fresh.
+        turns = turns if is_follow_up(text, turns) else []
         query = self._retrieval_query(text, turns)
         vector = self.store.embed_query(query)
         hits = self.retriever.retrieve(query, vector=vector)
@@ -103,13 +123,6 @@ class Advisor:
                     break
         return support
 
-    def _out_of_scope(self, flags: list[Flag]) -> Iterator[str | Draft]:
-        office = self.settings.office_contact
-        blocks = [out_of_scope_text(office), flags_block(flags), notice(office)]
-        body = "\n\n".join(b for b in blocks if b)
-        yield body
-        yield Draft(text=body, citations=[])
-
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         return self.ask_traced(question, history).answer
 
@@ -126,54 +139,72 @@ class Advisor:
         for part in self.stream_traced(question, history):
             yield part.answer if isinstance(part, Traced) else part
 
+    def _decide(
+        self, asked: str, assessment: Assessment, vector: list[float]
+    ) -> tuple[Level, BottomLine]:
+        """The level and the lead: a fitting determination may raise the level, never lower it."""
+        match = None
+        if self.determinations is not None:
+            match = self.determinations.best(
+                vector,
+                set(assessment.situation.facts),
+                assessment.level,
+                assessment.situation.jurisdictions,
+            )
+        level = Level.highest([assessment.level, match.determination.level]) if match else (
+            assessment.level
+        )
+        lead = compose(asked, level, assessment.flags, assessment.situation, match)
+        return level, lead
+
+    def _parts(
+        self, asked: str, assessment: Assessment, hits: list[ScoredChunk], in_scope: bool,
+        request_extra: tuple[Level, BottomLine, list[float]],
+    ) -> tuple[Iterator[str | Shown | Draft], list[ScoredChunk]]:
+        level, lead, vector = request_extra
+        if not in_scope:
+            return self.writer.decline(asked, assessment.flags, level), hits
+        usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
+        usable = prefer_regime(usable, assessment.situation.jurisdictions)
+        support = self._flag_support(assessment.flags, usable)
+        request = WriteRequest(
+            asked, usable, assessment.flags, level, vector, support,
+            bottom_line=lead.text,
+            determination=lead.determination,
+            situation=assessment.situation,
+        )
+        return self.writer.stream(request), hits + support
+
     def stream_traced(
         self, question: str, history: list[Turn] | None = None
     ) -> Iterator[str | Traced]:
         started = time.perf_counter()
         text, turns, hits, vector, top, query = self._prepare(question, history)
         # A writer that condenses follow-ups answers the standalone question it retrieved for.
-        asked = query if hasattr(self.writer, "condense") else text
+        asked = query if self.writer.condenses else text
         assessment = self.escalation.assess(text, turns, hits)
-        # Near the threshold, nearby topics (tax, grants) score like weak export questions;
-        # there the question must also use export-control vocabulary to count as covered.
-        relevant = top >= self.settings.min_relevance and (
-            top >= self.settings.confident_relevance or assessment.in_domain
-        )
-        # A question the corpus does not cover still gets its flags and level; an escalation
-        # keeps it in scope so the answer explains the flags instead of declining.
-        in_scope = relevant or assessment.level.rank >= Level.ESCALATE.rank
-        parts: Iterator[str | Shown | Draft]
-        if not in_scope:
-            decline = getattr(self.writer, "decline", None)
-            parts = (
-                decline(asked, assessment.flags, assessment.level)
-                if decline is not None
-                else self._out_of_scope(assessment.flags)
-            )
-        else:
-            usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
-            support = self._flag_support(assessment.flags, usable)
-            hits = hits + support
-            parts = self.writer.stream(
-                WriteRequest(asked, usable, assessment.flags, assessment.level, vector, support)
-            )
+        in_scope = self._in_scope(text, top, assessment)
+        level, lead = self._decide(text, assessment, vector)
+        parts, hits = self._parts(asked, assessment, hits, in_scope, (level, lead, vector))
         shown = ""
         draft = Draft(text="", citations=[])
         for part in parts:
             if isinstance(part, Draft):
                 draft = part
             else:
-                if isinstance(part, Shown):
-                    shown = part.text
-                else:
-                    shown = f"{shown}\n\n{part}" if shown else part
+                shown = part.text if isinstance(part, Shown) else (
+                    f"{shown}\n\n{part}" if shown else part
+                )
                 yield shown
         # A writer may add flags (a model's suggestion); they can only raise the level.
         flags = sorted([*assessment.flags, *draft.flags], key=lambda f: -f.level.rank)
+        final = Level.highest([level, *(f.level for f in flags)])
+        situation = assessment.situation
         answer = Answer(
             question=text,
             answer=draft.text,
-            level=Level.highest([assessment.level, *(f.level for f in flags)]),
+            bottom_line=draft.bottom_line or lead.text,
+            level=final,
             flags=flags,
             citations=draft.citations,
             in_scope=in_scope,
@@ -181,8 +212,28 @@ class Advisor:
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             fallback=draft.fallback,
             prompt_version=draft.prompt_version,
+            situation=situation,
+            missing=situation.missing_questions() if final is not Level.PROHIBITED else [],
+            determination=lead.determination.determination.id if lead.determination else None,
+            notes=assessment.notes + self.notes(),
         )
         yield Traced(answer=answer, hits=hits)
+
+    def _in_scope(self, text: str, top: float, assessment: Assessment) -> bool:
+        """Near the threshold, nearby topics (tax, grants) score like weak export questions;
+        there the question must also use export-control vocabulary to count as covered. An
+        escalation keeps a question in scope so the answer explains the flags. Privacy, tax,
+        visa and patent questions are declined unless they also ask about an export."""
+        if near_domain(text):
+            return False
+        relevant = top >= self.settings.min_relevance and (
+            top >= self.settings.confident_relevance or assessment.in_domain
+        )
+        return relevant or assessment.level.rank >= Level.ESCALATE.rank
+
+    def notes(self) -> list[str]:
+        """Operational warnings every answer carries until they are fixed."""
+        return [] if self.determination_error is None else [self.determination_error]
 
 
 def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True) -> Ingestor:
@@ -213,11 +264,46 @@ def build_advisor(
         build_ingestor(settings, store, progress=progress).sync([settings.corpus_dir])
     extractive = ExtractiveWriter(embeddings=embeddings, office=settings.office_contact)
     writer: AnswerWriter = extractive if llm is None else llm.writer(extractive)
+    cache = settings.data_dir / "phrasings"
+    escalation = EscalationEngine(
+        settings.rules_dir,
+        party_screen=screener_from_settings(settings),
+        embeddings=embeddings,
+        cache_dir=cache,
+    )
+    index, error = build_determinations(settings, escalation, embeddings, cache)
     return Advisor(
         settings=settings,
         retriever=CorpusRetriever(store=store, k=settings.top_k),
-        escalation=EscalationEngine(
-            settings.rules_dir, party_screen=screener_from_settings(settings)
-        ),
+        escalation=escalation,
         writer=writer,
+        determinations=index,
+        determination_error=error,
     )
+
+
+def build_determinations(
+    settings: Settings, escalation: EscalationEngine, embeddings: Embeddings, cache: Path
+) -> tuple[DeterminationIndex | None, str | None]:
+    """The curated determinations; a bad file is reported in every answer's notes and the
+    advisor answers from the rules alone, never stops."""
+    folder = settings.determinations_dir
+    if not folder.is_dir():
+        return None, None
+    sources: dict[str, str] = {}
+    rules = escalation.rules
+    try:
+        entries = load_determinations(folder, set(rules.places), set(rules.groups), sources)
+    except RulesError as exc:
+        log.warning("determinations not loaded: %s", exc)
+        return None, f"The curated determinations could not be loaded: {exc}"
+    base = settings.corpus_dir.parent
+    shown = {k: _relative(Path(v), base) for k, v in sources.items()}
+    return DeterminationIndex(entries, embeddings, shown, cache_dir=cache), None
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -224,7 +224,8 @@ def check_answer(
     question: str = "",
 ) -> list[str]:
     """Every problem with a reply, worded for the model's repair round; empty means grounded."""
-    problems = _level_problems(reply, level, flags, require_line=True)
+    # The level comes from the rules anyway: a reply that only omits the LEVEL line is kept.
+    problems = _level_problems(reply, level, flags, require_line=False)
     reason = reply.suggestion[1] if reply.suggestion else ""
     markers = [int(n) for n in MARKER.findall(f"{reply.prose}\n{reason}")]
     for n in dict.fromkeys(markers):

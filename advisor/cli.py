@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from advisor.errors import AdvisorError
 from advisor.settings import Settings, configure_offline
@@ -231,40 +232,75 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _screen_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("screen", help="screen a name against the restricted-party list")
+    p = sub.add_parser(
+        "screen",
+        help="screen a name against the restricted-party list",
+        description="Screen a person or organisation against ADVISOR_SCREENING_PATH (OFAC "
+        "sdn.csv with alt.csv/add.csv, SDN.XML, or the trade.gov CSL as CSV or JSON). A country, "
+        "an address or a date of birth raises or lowers each score, and the result says how.",
+    )
     p.add_argument("name", nargs="+", help="person or organisation name")
-    p.add_argument("--country", help="only entries with this ISO-2 country code, e.g. CN")
+    p.add_argument("--country", help="ISO-2 country code, e.g. CN: agreeing raises a score")
+    p.add_argument("--address", help="address or city: agreeing raises a score")
+    p.add_argument("--dob", help="date of birth (1958-09-10, '10 Sep 1958' or 1958)")
     p.add_argument("--threshold", type=float, help="match score 0-100 (default: settings)")
     p.add_argument("--json", action="store_true", help="print the matches as JSON")
     p.set_defaults(func=cmd_screen)
 
 
+def _print_match(m: Any) -> None:
+    d = m.to_dict()
+    print(f"{d['score']:5.1f}  {d['name']}  [{d['type']}; {d['country'] or '--'}]  {d['list']}")
+    if d["matched_name"] != d["name"]:
+        print(f"       matched name: {d['matched_name']}")
+    for label, key in (("programs", "programs"), ("born", "dates_of_birth"),
+                       ("nationality", "nationalities"), ("address", "addresses")):
+        if d[key]:
+            print(f"       {label}: {'; '.join(d[key][:3])}")
+    for note in d["notes"]:
+        print(f"       score: {note}")
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     from advisor.errors import RulesError
-    from advisor.screening import Screener, country_code
+    from advisor.screening import country_code, screener_from_settings
+    from advisor.screening.screener import birth_dates
 
     country_code(args.country)  # bad input fails before the list is read
+    birth_dates(args.dob)
     settings = _settings()
     path = settings.screening_path
-    if not path.exists():
+    screener = screener_from_settings(settings)
+    if screener is None:
         raise RulesError(f"{path}: no screening list there; set ADVISOR_SCREENING_PATH")
-    screener = Screener(path, threshold=settings.screening_threshold)
     name = " ".join(args.name)
-    matches = screener.screen(name, country=args.country, threshold=args.threshold)
+    matches = screener.screen(
+        name, country=args.country, threshold=args.threshold, address=args.address, dob=args.dob
+    )
     threshold = screener.threshold if args.threshold is None else args.threshold
-    if screener.is_sample:
-        print(f"warning: {path.name} is a SAMPLE list, not the current CSL", file=sys.stderr)
+    for warning in screener.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    fresh = screener.freshness()
     if args.json:
         payload = {
             "query": name,
             "country": country_code(args.country),
+            "address": args.address,
+            "dob": args.dob,
             "threshold": threshold,
             "list_file": str(path),
+            "format": screener.loaded.format,
             "entries": len(screener.parties),
+            "list_date": fresh.list_date.isoformat() if fresh.list_date else None,
+            "list_date_source": fresh.source,
+            "stale": fresh.stale,
+            "skipped_rows": screener.loaded.skipped,
+            "warnings": screener.warnings(),
             "matches": [m.to_dict() for m in matches],
         }
         print(json.dumps(payload, indent=2))
         return 0
+    print(f"list: {path.name}: {screener.describe()}")
     if not matches:
         print(
             f"no match for {name!r} (threshold {threshold:g}, "
@@ -272,9 +308,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         )
         return 0
     for m in matches:
-        d = m.to_dict()
-        print(f"{d['score']:5.1f}  {d['name']}  [{d['country'] or '--'}]  {d['list']}")
-        print(f"       matched name: {d['matched_name']}")
+        _print_match(m)
     return 0
 
 
@@ -284,17 +318,39 @@ def cmd_screen(args: argparse.Namespace) -> int:
 def _audit_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit",
-        help="verify or export the audit trail",
+        help="verify, anchor or export the audit trail",
         description="The hash-chained record of answers, feedback and compliance actions.",
     )
-    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="{verify,export}")
+    audit_sub = p.add_subparsers(
+        dest="audit_command", required=True, metavar="{verify,anchor,export}"
+    )
     v = audit_sub.add_parser(
         "verify",
-        help="recompute the hash chain",
-        description="Exit 0 when the log is intact, 1 when a record was edited, removed or "
-        "reordered, 2 when the log cannot be read.",
+        help="recompute the keyed hash chain and compare its head with the anchor",
+        description="Exit 0 when the log is intact; 1 when a record was edited, removed, "
+        "reordered or re-chained, when the store or its table is missing, or when the head does "
+        "not match the anchor (or --expect); 2 when the log cannot be read.",
+    )
+    v.add_argument(
+        "--expect",
+        metavar="SEQ:HASH",
+        help="a head printed earlier by `advisor audit anchor`: the log must still contain it",
     )
     v.set_defaults(func=cmd_audit_verify)
+    a = audit_sub.add_parser(
+        "anchor",
+        help="print the anchored head (sequence number and hash) for the office's records",
+        description="The head written outside the database after every append. Keep the line "
+        "it prints somewhere the server cannot change; `verify --expect SEQ:HASH` checks it.",
+    )
+    a.add_argument("--json", action="store_true", help="print the anchor file's fields as JSON")
+    a.add_argument(
+        "--reset",
+        action="store_true",
+        help="after checking the chain, anchor its current head (replaces a lost or stale anchor; "
+        "recorded in the log)",
+    )
+    a.set_defaults(func=cmd_audit_anchor)
     e = audit_sub.add_parser(
         "export",
         help="write answers and events with their feedback",
@@ -307,16 +363,53 @@ def _audit_parser(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_audit_export)
 
 
+def _expected_head(text: str | None) -> tuple[int, str] | None:
+    from advisor.errors import InputError
+
+    if text is None:
+        return None
+    seq, _, hash_ = text.strip().replace("seq ", "").replace(" hash ", ":").partition(":")
+    if not seq.isdigit() or len(hash_) != 64 or any(c not in "0123456789abcdef" for c in hash_):
+        raise InputError(
+            f"--expect takes SEQ:HASH as `advisor audit anchor` prints it, not {text!r}"
+        )
+    return int(seq), hash_
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from advisor.audit import AuditLog
 
+    expect = _expected_head(args.expect)
     audit = AuditLog.from_settings(_settings())
     try:
-        result = audit.verify()
+        result = audit.verify(expect=expect)
     finally:
         audit.close()
     print(result.summary())
     return 0 if result.ok else 1
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    import getpass
+
+    from advisor.audit import AuditLog
+
+    audit = AuditLog.from_settings(_settings())
+    try:
+        anchor = audit.reset_anchor(user=getpass.getuser()) if args.reset else None
+        anchor = anchor or audit.current_anchor()
+    finally:
+        audit.close()
+    if anchor is None:
+        print(f"no anchor at {audit.anchor_path} yet: it is written with the first record")
+        return 1
+    if args.json:
+        print(anchor.model_dump_json(indent=2))
+    else:
+        print(f"{anchor.seq}:{anchor.hash}")
+        where = f"seq {anchor.seq}, written {anchor.written_at}, store {anchor.store}"
+        print(f"({where})", file=sys.stderr)
+    return 0
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:

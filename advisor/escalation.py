@@ -18,16 +18,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from advisor.errors import RulesError
+from advisor.facts import FIXED, ITEMS, MISSING_SHORT, PLACE_KINDS, atoms_of, holds
+from advisor.facts import check_atom as check_fact
 from advisor.models import Flag, Level, ScoredChunk, Turn
+from advisor.phrasings import Embedder, FactMatcher, PhrasingSpec
+from advisor.situation import Situation, SituationExtractor
 
 log = logging.getLogger(__name__)
 
 Category = Literal["item", "end_user", "activity", "mitigating"]
 RuleKind = Literal["item", "destination", "end_user", "listed_party", "activity"]
 Regime = Literal["embargo", "occupied_region", "russia_belarus", "watch", "none"]
-ATOM = re.compile(
-    r"^(place|group|regime|item|end_user|activity|mitigating|party):([A-Za-z0-9_:*.-]+)$"
-)
+_KINDS = "|".join(sorted({*FIXED, *PLACE_KINDS, "missing", "end_user", "mitigating"}))
+ATOM = re.compile(rf"^({_KINDS}):([A-Za-z0-9_:*.-]+)$")
+# A quantified group that is itself quantified backtracks exponentially: "(a+)+$".
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,\})")
 
 
 class _Strict(BaseModel):
@@ -61,6 +66,10 @@ class TriggerSpec(_Strict):
     patterns: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
     scope_signal: bool = True
+    facts: list[str] = Field(
+        default_factory=list, description="Situation facts a mention of this trigger states."
+    )
+    never_negated: bool = False
 
     @field_validator("patterns", "exclude")
     @classmethod
@@ -82,8 +91,9 @@ class Condition(_Strict):
             for atom in _atoms_of(value):
                 if not ATOM.match(atom):
                     raise ValueError(
-                        f"{atom!r} is not a condition; write kind:name, e.g. group:E:1, "
-                        "item:intrusion; join alternatives with | and requirements with &"
+                        f"{atom!r} is not a condition; write kind:name, e.g. dest_group:E:1, "
+                        "nat_regime:embargo, status:permanent_resident, item:intrusion; join "
+                        "alternatives with | and requirements with &"
                     )
         return values
 
@@ -104,6 +114,9 @@ class RuleSpec(_Strict):
     next_step: str
     lowered_by: list[str] = Field(default_factory=list)
     lower_to: Level = Level.REVIEW
+    answer: str = Field(
+        "", description="One direct sentence that answers a question this rule decides."
+    )
 
     @model_validator(mode="after")
     def _mitigation_only_for_items(self) -> RuleSpec:
@@ -127,6 +140,7 @@ class RuleFile(_Strict):
     places: list[PlaceSpec] = Field(default_factory=list)
     triggers: list[TriggerSpec] = Field(default_factory=list)
     rules: list[RuleSpec] = Field(default_factory=list)
+    phrasings: list[PhrasingSpec] = Field(default_factory=list)
     negation_cues: list[str] = Field(default_factory=list)
     scope_breaks: list[str] = Field(default_factory=list)
     scope_terms: list[str] = Field(default_factory=list)
@@ -143,6 +157,11 @@ def _pattern_regex(pattern: str) -> str:
     """``re:`` is a raw regex, ``cs:`` a case-sensitive phrase, anything else a phrase."""
     if pattern.startswith("re:"):
         body = pattern[3:]
+        if _NESTED_QUANTIFIER.search(body):
+            raise ValueError(
+                f"pattern {pattern!r} nests a quantifier inside a quantified group, which can "
+                "take exponential time; rewrite it without the nesting"
+            )
     elif pattern.startswith("cs:"):
         body = "(?-i:" + _phrase(pattern[3:]) + ")"
     else:
@@ -196,6 +215,8 @@ def load_rule_file(path: Path) -> RuleFile:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         raise RulesError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except (ValueError, RecursionError) as exc:  # an impossible date such as 2026-13-45
+        raise RulesError(f"{path}: a value cannot be read ({exc})") from exc
     if not isinstance(data, dict):
         raise RulesError(f"{path}, line 1: expected a mapping with places/triggers/rules sections")
     try:
@@ -230,6 +251,7 @@ class RuleSet:
     negation: re.Pattern[str]
     breaks: set[str]
     digest: str
+    phrasings: list[PhrasingSpec] = field(default_factory=list)
     scope_re: re.Pattern[str] | None = None
     place_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
     trigger_res: dict[str, re.Pattern[str]] = field(default_factory=dict)
@@ -268,6 +290,12 @@ class RuleSet:
                 problem = _check_atom(atom, groups, places, triggers)
                 if problem:
                     problems.append(f"rule {rule.id}: {problem}")
+        declared = [(f"trigger {t.id}", a) for t in triggers.values() for a in t.facts]
+        declared += [(f"phrasings of {p.fact}", p.fact) for p in spec.phrasings]
+        for owner, atom in declared:
+            problem = check_fact(atom, set(places), set(groups))
+            if problem:
+                problems.append(f"{owner}: {problem}")
         if not spec.negation_cues:
             problems.append("negation_cues: at least one cue is required")
         if problems:
@@ -283,6 +311,7 @@ class RuleSet:
             ),
             breaks={b.lower() for b in spec.scope_breaks},
             digest=digest,
+            phrasings=spec.phrasings,
             scope_re=_alternation(spec.scope_terms),
         )
         for place in places.values():
@@ -323,18 +352,26 @@ class RuleSet:
         for m in pattern.finditer(text):
             if any(s <= m.start() and m.end() <= e for s, e in spans):
                 continue
-            out.append(Mention(kind, ident, m.group(0), m.start(), self._negated(text, m)))
+            # Negation never hides a destination or a listed party: "no" before "Tehran"
+            # is a trick, not a fact.
+            negated = (
+                kind != "place"
+                and not (kind != "place" and self.triggers[ident].never_negated)
+                and self._negated(text, m)
+            )
+            out.append(Mention(kind, ident, m.group(0), m.start(), negated))
         return out
 
     def _negated(self, text: str, match: re.Match[str]) -> bool:
         """A cue shortly before the mention, in the same clause, negates it.
 
-        Doubt resolves towards flagging: a clause break (if, whether, but, ...) ends the
-        search, so "not sure whether he is Iranian" still counts as a mention.
+        Doubt resolves towards flagging: a clause mark (":", "-", a comma) or a clause break
+        (if, whether, but, ...) ends the search, so "No: ship it to Tehran" and "not sure
+        whether he is Iranian" still count as mentions.
         """
         if text[max(0, match.start() - 4) : match.start()].lower() == "non-":
             return True
-        clause = re.split(r"[.;!?\n]", text[: match.start()])[-1]
+        clause = re.split(r"[.;:!?\n\u2014\u2013]|\s-+\s|--", text[: match.start()])[-1]
         tokens = re.findall(r"[A-Za-z'][A-Za-z'-]*|,", clause)[-7:]
         window: list[str] = []
         for token in reversed(tokens):
@@ -354,6 +391,11 @@ class RuleSet:
             )
         )
 
+    def facts_of_trigger(self, trigger_id: str, text: str) -> list[str]:
+        """The atoms a trigger mention states: its own id and the facts it declares."""
+        trig = self.triggers[trigger_id]
+        return [f"{trig.category}:{trigger_id}", f"{trig.category}:*", *trig.facts]
+
 
 def _unique(items: list[Any], what: str, problems: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -365,20 +407,22 @@ def _unique(items: list[Any], what: str, problems: list[str]) -> dict[str, Any]:
 
 
 def _check_atom(atom: str, groups: dict, places: dict, triggers: dict) -> str | None:
+    """Triggers name their own atoms (item:intrusion, end_user:police); every other atom
+    must be a situation fact the extractor can state."""
     kind, _, name = atom.partition(":")
-    if name == "*" or kind == "party":
+    if name == "*":
         return None
-    if kind == "group" and name not in groups:
-        return f"unknown country group in {atom!r}"
-    if kind == "place" and name not in places:
-        return f"unknown place in {atom!r}"
+    if kind in ("item", "activity") and check_fact(atom, set(places), set(groups)) is None:
+        return None
     if kind in ("item", "end_user", "activity", "mitigating"):
         trig = triggers.get(name)
-        if trig is None:
+        if trig is not None:
+            if trig.category != kind:
+                return f"{atom!r}: trigger {name!r} is a {trig.category}, not {kind}"
+            return None
+        if kind in ("end_user", "mitigating"):
             return f"unknown trigger in {atom!r}"
-        if trig.category != kind:
-            return f"{atom!r}: trigger {name!r} is a {trig.category}, not {kind}"
-    return None
+    return check_fact(atom, set(places), set(groups))
 
 
 @dataclass
@@ -387,24 +431,43 @@ class Assessment:
     flags: list[Flag]
     mentions: list[Mention]
     in_domain: bool = False
+    situation: Situation = field(default_factory=Situation)
+    notes: list[str] = field(default_factory=list)
 
 
 PartyScreen = Callable[[str], list[Flag]]
 
 
 class EscalationEngine:
-    """question + conversation (+ retrieved chunks) -> flags -> level.
+    """conversation -> situation facts -> flags -> level.
 
     Rules are re-read when their files change; if the new files are invalid the last good
-    rules stay in force and ``last_error`` says why.
+    rules stay in force and ``last_error`` says why, in every answer until fixed.
     """
 
-    def __init__(self, folder: Path, party_screen: PartyScreen | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        party_screen: PartyScreen | None = None,
+        embeddings: Embedder | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
         self.folder = folder
+        self.cache_dir = cache_dir
         self.party_screen = party_screen
+        self.embeddings = embeddings
         self.last_error: str | None = None
         self._stamp = self._files_stamp()
         self.rules = RuleSet.load(folder)
+        self._extractor = self._make_extractor()
+
+    def _make_extractor(self) -> SituationExtractor:
+        matcher = (
+            FactMatcher(self.embeddings, self.rules.phrasings, self.cache_dir)
+            if self.embeddings is not None
+            else None
+        )
+        return SituationExtractor(self.rules, matcher)
 
     def _files_stamp(self) -> tuple[tuple[str, float, int], ...]:
         try:
@@ -428,14 +491,18 @@ class EscalationEngine:
             self.rules = RuleSet.load(self.folder)
         except RulesError as exc:
             self.last_error = str(exc)
-            log.error("rules not reloaded, previous rules stay in force: %s", exc)
+            log.warning("rules not reloaded, previous rules stay in force: %s", exc)
             return False
         self.last_error = None
+        self._extractor = self._make_extractor()
         return True
 
     @property
     def digest(self) -> str:
         return self.rules.digest
+
+    def situation(self, texts: list[str]) -> Situation:
+        return self._extractor.extract(texts)
 
     def assess(
         self,
@@ -443,94 +510,107 @@ class EscalationEngine:
         history: list[Turn] | None = None,
         chunks: list[ScoredChunk] | None = None,
     ) -> Assessment:
+        """Assess the question with the user turns of ``history`` it follows up on."""
         self.refresh()
         texts = [t.content for t in history or [] if t.role == "user"] + [question]
         mentions = [m for text in texts for m in self.rules.mentions(text)]
-        facts = self._facts(mentions)
-        flags = [f for rule in self.rules.rules if (f := self._fire(rule, facts, mentions))]
+        situation = self._extractor.extract(texts)
+        facts = set(situation.facts)
+        flags = [f for rule in self.rules.rules if (f := self._fire(rule, facts, situation))]
         if self.party_screen is not None:
             flags += self.party_screen("\n".join(texts))
         flags.sort(key=lambda f: -f.level.rank)
+        notes = []
+        if self.last_error:
+            notes.append(
+                "The escalation rules on disk are invalid and the last good version is in "
+                f"use: {self.last_error}"
+            )
         return Assessment(
             Level.highest([f.level for f in flags]),
             flags,
             mentions,
-            self._in_domain(texts, mentions),
+            self._in_domain(texts, mentions, facts),
+            situation,
+            notes,
         )
 
-    def _in_domain(self, texts: list[str], mentions: list[Mention]) -> bool:
+    def _in_domain(self, texts: list[str], mentions: list[Mention], facts: set[str]) -> bool:
         """Does the conversation speak about export controls at all (scope terms, places,
         specific items or end users)? Generic words like "laptop" or "send" do not count."""
         for m in mentions:
-            if (
-                m.kind == "place"
-                or self.rules.triggers.get(m.id, None) is not None
-                and (self.rules.triggers[m.id].scope_signal)
+            if m.kind == "place" or (
+                m.id in self.rules.triggers and self.rules.triggers[m.id].scope_signal
             ):
                 return True
+        if any(f.startswith(("party:listed", "activity:licence_question")) for f in facts):
+            return True
         pattern = self.rules.scope_re
         return bool(pattern and any(pattern.search(t) for t in texts))
 
-    def _facts(self, mentions: list[Mention]) -> dict[str, list[Mention]]:
-        facts: dict[str, list[Mention]] = {}
-        for m in mentions:
-            if m.negated:
-                continue
-            keys = [f"{m.kind}:{m.id}", f"{m.kind}:*"]
-            if m.kind == "place":
-                place = self.rules.places[m.id]
-                keys += [f"group:{g}" for g in place.groups] + [f"regime:{place.regime}"]
-            for key in keys:
-                facts.setdefault(key, []).append(m)
-        return facts
-
-    def _fire(
-        self, rule: RuleSpec, facts: dict[str, list[Mention]], mentions: list[Mention]
-    ) -> Flag | None:
+    def _fire(self, rule: RuleSpec, facts: set[str], situation: Situation) -> Flag | None:
         cond = rule.when
-        if not all(_holds(entry, facts) for entry in cond.all):
+        if not all(holds(entry, facts) for entry in cond.all):
             return None
-        if cond.any and not any(_holds(entry, facts) for entry in cond.any):
+        if cond.any and not any(holds(entry, facts) for entry in cond.any):
             return None
-        if any(_holds(entry, facts) for entry in cond.none):
+        if any(holds(entry, facts) for entry in cond.none):
             return None
-        used = [
-            m
-            for entry in [*cond.all, *cond.any]
-            for option in entry.split("|")
-            if all(a.strip() in facts for a in option.split("&"))
-            for atom in option.split("&")
-            for m in facts.get(atom.strip(), [])
-        ]
-        places = sorted({self.rules.places[m.id].name for m in used if m.kind == "place"})
-        items = sorted({self.rules.triggers[m.id].label for m in used if m.kind != "place"})
+        used = _used_atoms([*cond.all, *cond.any], facts)
+        places = sorted(
+            {self.rules.places[a.split(":", 1)[1]].name for a in used if _is_place_atom(a, self)}
+        )
+        items = sorted({self._label(a) for a in used if a.startswith("item:")} - {""})
         level, reason = rule.level, rule.reason
         mitigations = [a for a in rule.lowered_by if a in facts]
         if mitigations:
             level = rule.lower_to
             labels = ", ".join(self.rules.triggers[a.split(":", 1)[1]].label for a in mitigations)
             reason = f"{reason} Lowered to {level.value} because the question says: {labels}."
-        values = {"places": ", ".join(places) or "the destination", "items": ", ".join(items)}
+        values = {
+            "places": ", ".join(places) or "the destination",
+            "items": ", ".join(items) or "the item",
+            "missing": "; ".join(MISSING_SHORT[m] for m in situation.missing) or "key facts",
+        }
         return Flag(
             id=rule.id,
             level=level,
             reason=_fill(reason, values),
             citation=rule.citation,
             next_step=_fill(rule.next_step, values),
-            matched=sorted({m.text for m in used}),
+            matched=sorted(used),
+            answer=_fill(rule.answer, values),
         )
 
+    def _label(self, atom: str) -> str:
+        name = atom.split(":", 1)[1]
+        if name == "*":
+            return ""
+        trig = self.rules.triggers.get(name)
+        return trig.label if trig is not None else ITEMS.get(name, name.replace("_", " "))
 
-def _atoms_of(entry: str) -> list[str]:
-    return [a.strip() for option in entry.split("|") for a in option.split("&")]
+
+def _is_place_atom(atom: str, engine: EscalationEngine) -> bool:
+    kind, _, name = atom.partition(":")
+    return kind in ("dest", "nat", "topic", "born") and name in engine.rules.places
 
 
-def _holds(entry: str, facts: dict[str, list[Mention]]) -> bool:
-    """``a&b|c`` holds when a and b are both facts, or c is."""
-    return any(
-        all(atom.strip() in facts for atom in option.split("&")) for option in entry.split("|")
+def _used_atoms(entries: list[str], facts: set[str]) -> list[str]:
+    """The atoms of the options that held, for the flag's reason and its ``matched`` list."""
+    return list(
+        dict.fromkeys(
+            atom.strip()
+            for entry in entries
+            for option in entry.split("|")
+            if all(a.strip() in facts for a in option.split("&"))
+            for atom in option.split("&")
+        )
     )
 
 
+def _atoms_of(entry: str) -> list[str]:
+    return atoms_of(entry)
+
+
 def _fill(template: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{(places|items)\}", lambda m: values[m.group(1)], template)
+    return re.sub(r"\{(places|items|missing)\}", lambda m: values[m.group(1)], template)

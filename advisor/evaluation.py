@@ -149,8 +149,15 @@ class Case(BaseModel):
     must_mention: list[str] = Field(default_factory=list)
     must_cite: list[str] = Field(default_factory=list)
     must_not_mention: list[str] = Field(default_factory=list)
+    lead_must_mention: list[str] = Field(
+        default_factory=list,
+        description="Alternatives that must appear in the answer's bottom line (its lead).",
+    )
     out_of_scope: bool = False
     tags: list[str] = Field(default_factory=list)
+    source: str | None = Field(
+        None, description="Where a real-world question was published (URL)."
+    )
 
     _file: str = PrivateAttr(default="")
     _line: int | None = PrivateAttr(default=None)
@@ -170,7 +177,7 @@ class Case(BaseModel):
             raise ValueError(f"must include expected_level '{expected.value}'")
         return None if value is None else list(dict.fromkeys(value))
 
-    @field_validator("must_mention", "must_cite", "must_not_mention")
+    @field_validator("must_mention", "must_cite", "must_not_mention", "lead_must_mention")
     @classmethod
     def _entries(cls, value: list[str]) -> list[str]:
         return _check_entries(value)

@@ -42,7 +42,7 @@ from advisor.answer import (
     ExtractiveWriter,
     Shown,
     WriteRequest,
-    bottom_line,
+    lead_block,
     citation_for,
     final_draft,
     flags_block,
@@ -258,6 +258,18 @@ def format_history(history: list[Turn], limit: int = 600) -> str:
     return "\n".join(turns)
 
 
+def format_situation(request: WriteRequest) -> str:
+    """The situation's facts and missing facts, one per line, for the prompt."""
+    situation = request.situation
+    if situation is None:
+        return "(not given)"
+    lines = [f"- {label}: {value}" for label, value in situation.summary({})]
+    lines += [f"- missing: {q}" for q in situation.missing_questions()]
+    if request.determination is not None:
+        lines.append(f"- curated determination: {request.determination.determination.answer}")
+    return "\n".join(lines) or "(nothing specific)"
+
+
 def streamed_part(reply: str) -> str:
     """The part of a reply still arriving that can be shown: an unfinished last line that may
     become a LEVEL or SUGGESTED LEVEL line (removed once complete) is held back."""
@@ -291,6 +303,7 @@ class LLMWriter:
     name: str
     office: str
     passages: int = 6
+    condenses: bool = True
 
     # ------------------------------------------------------------------ follow-ups
 
@@ -332,7 +345,8 @@ class LLMWriter:
         question, flags, level = request.question, request.flags, request.level
         passages = request.hits[: self.passages] + list(request.support)
         given = {i + 1: citation_for(i + 1, hit) for i, hit in enumerate(passages)}
-        header = bottom_line(level, self.office)
+        lead = request.bottom_line or "See what the corpus says below."
+        header = lead_block(lead, level)
         messages: list[BaseMessage] = [
             SystemMessage(self.prompts.render("system", office=self.office)),
             HumanMessage(
@@ -343,6 +357,8 @@ class LLMWriter:
                     level=LEVEL_LABEL[level],
                     question=format_question(question),
                     office=self.office,
+                    bottom_line=as_data(lead),
+                    situation=as_data(format_situation(request)),
                 )
             ),
         ]
@@ -371,7 +387,7 @@ class LLMWriter:
         numbers = set(cited_numbers(f"{parsed.prose}\n{extra[0].reason if extra else ''}"))
         all_flags = sorted([*flags, *extra], key=lambda f: -f.level.rank)
         blocks = [
-            bottom_line(final, self.office),
+            lead_block(lead, final),
             f"**What the corpus says**\n{parsed.prose}",
             flags_block(all_flags),
             next_steps_block(all_flags, final, self.office),
@@ -385,6 +401,7 @@ class LLMWriter:
             model=self.name,
             prompt_version=self.prompts.version,
             flags=extra,
+            bottom_line=lead,
         )
 
     def decline(

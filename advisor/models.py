@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.situation import Situation
+
 DocType = Literal["guidance", "checklist", "template", "regulation", "faq"]
 Jurisdiction = Literal["US-EAR", "US-ITAR", "US-OFAC", "EU", "UK", "Wassenaar", "general"]
 
@@ -106,6 +108,7 @@ class Flag(BaseModel):
     citation: str
     next_step: str = ""
     matched: list[str] = Field(default_factory=list)
+    answer: str = Field("", description="The rule's direct answer, used for the bottom line.")
 
 
 class Citation(BaseModel):
@@ -149,6 +152,9 @@ class Answer(BaseModel):
 
     question: str
     answer: str
+    bottom_line: str = Field(
+        "", description="One or two sentences that answer the question asked, with [n]."
+    )
     level: Level
     flags: list[Flag] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
@@ -157,6 +163,12 @@ class Answer(BaseModel):
     latency_ms: float = 0.0
     fallback: bool = False
     prompt_version: str | None = None
+    situation: Situation = Field(default_factory=Situation)
+    missing: list[str] = Field(
+        default_factory=list, description="Facts the answer depends on, asked as questions."
+    )
+    determination: str | None = Field(None, description="Id of the curated determination used.")
+    notes: list[str] = Field(default_factory=list, description="Operational warnings.")
 
 
 class IngestReport(BaseModel):

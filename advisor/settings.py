@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(4000, ge=100, description="Longest question accepted.")
     history_turns: int = Field(2, ge=0, le=10, description="Earlier turns used for retrieval.")
+    max_history_turns: int = Field(
+        20, ge=0, le=200, description="Earlier messages accepted with a question (the rest dropped)."
+    )
+    max_history_chars: int = Field(
+        40_000, ge=1000, description="Longest conversation accepted with a question (characters)."
+    )
+    determinations_dir: Path = Field(
+        Path("corpus/determinations"), description="Curated determinations (YAML)."
+    )
     office_contact: str = Field(
         "your institution's export control office",
         description="Who to contact, shown in every answer.",
@@ -74,9 +83,22 @@ class Settings(BaseSettings):
     screening_threshold: float = Field(
         88.0, ge=50.0, le=100.0, description="Fuzzy name-match score (0-100) that counts as a hit."
     )
+    screening_max_age_days: int = Field(
+        7, ge=0, le=3650, description="Warn when the screening list is older than this (days)."
+    )
     audit_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the audit log (default: sqlite:///<data_dir>/audit.sqlite3).",
+    )
+    audit_key: SecretStr | None = Field(
+        None,
+        description="Secret (16+ characters) keying the audit chain's HMAC "
+        "(default: a random key generated once into <data_dir>/audit.key).",
+    )
+    audit_anchor: Path | None = Field(
+        None,
+        description="File the audit log's head is written to after every append "
+        "(default: <data_dir>/audit-anchor.json).",
     )
     llm: str = Field(
         "extractive",
@@ -103,6 +125,12 @@ class Settings(BaseSettings):
     chat_requires_login: bool = Field(
         False, description="Ask the same users to log in before the chat too."
     )
+    admin_idle_minutes: float = Field(
+        15.0, gt=0.0, le=1440.0, description="An admin session ends after this long unused."
+    )
+    admin_session_hours: float = Field(
+        8.0, gt=0.0, le=168.0, description="An admin session ends this long after its login."
+    )
     max_upload_mb: int = Field(20, ge=1, le=500, description="Largest document upload (MB).")
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
@@ -114,6 +142,7 @@ class Settings(BaseSettings):
                 "data_dir": self.data_dir.expanduser().resolve(),
                 "corpus_dir": self.corpus_dir.expanduser().resolve(),
                 "rules_dir": self.rules_dir.expanduser().resolve(),
+                "determinations_dir": self.determinations_dir.expanduser().resolve(),
                 "screening_path": self.screening_path.expanduser().resolve(),
                 "prompts_dir": self.prompts_dir.expanduser().resolve(),
             }

@@ -316,24 +316,28 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
     screener = advisor.escalation.party_screen
     screener = screener if isinstance(screener, Screener) else None
 
-    def screen_name(name: str, country: str) -> tuple[str, list[list[Any]]]:
+    def screen_name(
+        name: str, country: str, address: str = "", dob: str = ""
+    ) -> tuple[str, list[list[Any]]]:
+        """Screen one name; the optional country, address and date of birth move scores."""
         if screener is None:
             return "No screening list is configured (ADVISOR_SCREENING_PATH).", []
         try:
-            matches = screener.screen(name, country.strip() or None)
+            matches = screener.screen(
+                name,
+                (country or "").strip() or None,
+                address=(address or "").strip() or None,
+                dob=(dob or "").strip() or None,
+            )
         except AdvisorError as exc:
             return f"⚠️ {exc}", []
-        notes = []
+        notes = [f"List in force: {screener.describe()}."]
         if screener.is_sample:
             notes.append(
                 "⚠️ Using the SAMPLE list shipped with the app, not the current Consolidated "
                 "Screening List; load the full list before relying on a result."
             )
-        if screener.last_error:
-            notes.append(
-                f"⚠️ The list file changed but could not be read; the last good list "
-                f"is in use: {screener.last_error}"
-            )
+        notes += [f"⚠️ {w}" for w in screener.warnings() if "SAMPLE" not in w]
         verdict = (
             f"**{len(matches)} possible match(es)** for “{name.strip()}”: do not proceed until "
             "your export control office has resolved them."
@@ -344,9 +348,15 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
             [
                 m.party.name,
                 m.matched_name,
+                m.party.type,
                 "; ".join(m.party.sources),
+                ", ".join(m.party.programs),
                 m.party.country,
+                "; ".join(m.party.dates_of_birth[:3]),
+                "; ".join(m.party.nationalities[:3]),
+                "; ".join(m.party.addresses[:2]),
                 round(m.score, 1),
+                "; ".join(m.notes),
                 "prohibited" if m.prohibited else "escalate",
             ]
             for m in matches
@@ -452,16 +462,44 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
                     label="Country code (optional)", elem_id="screen-country", max_lines=1, scale=1
                 )
                 go = gr.Button("Screen", variant="primary", elem_id="screen-button", scale=1)
+            with gr.Row():
+                addr = gr.Textbox(
+                    value="", label="Address or city (optional)", elem_id="screen-address", scale=4
+                )
+                born = gr.Textbox(
+                    value="",
+                    label="Date of birth (optional, e.g. 1958-09-10)",
+                    elem_id="screen-dob",
+                    max_lines=1,
+                    scale=2,
+                )
             verdict = gr.Markdown(elem_id="screen-verdict")
             table = gr.Dataframe(
-                headers=["Listed party", "Matched name", "List", "Country", "Score", "Level"],
+                headers=[
+                    "Listed party",
+                    "Matched name",
+                    "Type",
+                    "List",
+                    "Programs",
+                    "Country",
+                    "Born",
+                    "Nationality",
+                    "Address",
+                    "Score",
+                    "Score notes",
+                    "Level",
+                ],
                 interactive=False,
+                wrap=True,
                 elem_id="screen-results",
                 label="Matches",
             )
             for trigger in (party.submit, go.click):
                 trigger(
-                    screen_name, inputs=[party, cc], outputs=[verdict, table], api_name="screen"
+                    screen_name,
+                    inputs=[party, cc, addr, born],
+                    outputs=[verdict, table],
+                    api_name="screen",
                 )
         build_admin_tabs(advisor, audit)
         gr.api(api_ask, api_name="ask")

@@ -8,15 +8,20 @@ import csv
 import io
 import json
 import logging
+import re
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 
 import advisor.audit as audit_mod
 from advisor.audit import EXPORT_COLUMNS, AuditLog
@@ -24,6 +29,7 @@ from advisor.cli import main
 from advisor.errors import InputError, StoreError
 from advisor.models import Answer, Citation, Flag, Level
 from tests.conftest import make_settings
+from tests.pg_server import PgServer, postgres_server
 
 APPEND_ONLY_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
@@ -76,44 +82,94 @@ def record(log: AuditLog, question: str = "Can I ship a router to Havana?", **kw
     return record_id
 
 
+@dataclass
+class Backend:
+    """One audit store the same tests run against: a SQLite file or a real PostgreSQL database."""
+
+    name: str
+    url: str
+    folder: Path  # where the key file and the anchor live
+
+    def open(self, **options: object) -> AuditLog:
+        return AuditLog(
+            self.url,
+            key_file=self.folder / "audit.key",
+            anchor=self.folder / "audit-anchor.json",
+            **options,  # type: ignore[arg-type]
+        )
+
+    def engine(self) -> Engine:
+        return create_engine(self.url)
+
+    def tamper(self, *statements: str) -> None:
+        """What someone with write access to the store could do: drop the guards, then edit."""
+        engine = self.engine()
+        with engine.begin() as conn:
+            if self.name == "sqlite":
+                for trigger in APPEND_ONLY_TRIGGERS:
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+            else:
+                for trigger in ("audit_log_no_change", "audit_log_no_truncate"):
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger} ON audit_log")
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+        engine.dispose()
+
+    def rows(self) -> list[dict]:
+        engine = self.engine()
+        with engine.connect() as conn:
+            result = conn.exec_driver_sql("SELECT * FROM audit_log ORDER BY seq")
+            rows = [dict(r) for r in result.mappings()]
+        engine.dispose()
+        return rows
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    with postgres_server() as server:
+        yield server
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", f"sqlite:///{tmp_path / 'audit.sqlite3'}", tmp_path)
+    server: PgServer = request.getfixturevalue("pg_server")
+    return Backend("postgresql", server.create_database(), tmp_path)
+
+
+@pytest.fixture
+def log(backend: Backend) -> Iterator[AuditLog]:
+    audit = backend.open()
+    yield audit
+    audit.close()
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "audit.sqlite3"
 
 
-@pytest.fixture
-def log(db: Path) -> Iterator[AuditLog]:
-    audit = AuditLog(f"sqlite:///{db}")
-    yield audit
-    audit.close()
-
-
 def tamper(db: Path, *statements: str) -> None:
-    """What someone with write access to the file could do: drop the guards, then edit."""
-    conn = sqlite3.connect(db)
-    with conn:
-        for trigger in APPEND_ONLY_TRIGGERS:
-            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        for statement in statements:
-            conn.execute(statement)
-    conn.close()
+    Backend("sqlite", f"sqlite:///{db}", db.parent).tamper(*statements)
 
 
 def stored(db: Path) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    rows = [dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY seq")]
-    conn.close()
-    return rows
+    return Backend("sqlite", f"sqlite:///{db}", db.parent).rows()
 
 
 # --------------------------------------------------------------------------- records
 
 
-def test_every_answer_is_recorded_with_what_an_auditor_needs(log: AuditLog, db: Path) -> None:
+def test_every_answer_is_recorded_with_what_an_auditor_needs(
+    log: AuditLog, backend: Backend
+) -> None:
     first = record(log)
     second = record(log, "What is fundamental research?", level=Level.NONE, user=None)
-    rows = stored(db)
+    rows = backend.rows()
     assert [r["id"] for r in rows] == [first, second]
     assert [r["seq"] for r in rows] == [1, 2]
     row = rows[0]
@@ -134,34 +190,43 @@ def test_every_answer_is_recorded_with_what_an_auditor_needs(log: AuditLog, db: 
     ]
     assert (row["model"], row["prompt_version"]) == ("extractive", "answer-v3")
     assert (row["corpus_hash"], row["rules_hash"]) == ("corpus-abc", "rules-def")
-    assert row["latency_ms"] == pytest.approx(12.346) and row["fallback"] == 0
+    assert row["latency_ms"] == pytest.approx(12.346) and not row["fallback"]
     assert rows[1]["username"] is None and rows[1]["level"] == "none"
     assert rows[0]["prev_hash"] == audit_mod.GENESIS and rows[1]["prev_hash"] == rows[0]["hash"]
+    key = (backend.folder / "audit.key").read_bytes().strip()
+    assert rows[1]["hash"] == audit_mod.keyed_hash(rows[1], key) != audit_mod.chain_hash(rows[1])
 
     result = log.verify()
     assert result.ok and result.records == 2 and result.head_hash == rows[1]["hash"]
+    assert result.legacy == 0 and result.anchor == f"seq 2 hash {rows[1]['hash']}"
     assert "intact: 2 records" in result.summary()
 
 
-def test_from_settings_prefers_setting_then_environment_then_data_dir(
+def test_from_settings_uses_the_data_dir_unless_told_otherwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(tmp_path)
     default = AuditLog.from_settings(settings)
     assert default.url == f"sqlite:///{settings.data_dir / 'audit.sqlite3'}"
+    assert default.anchor_path == settings.data_dir / "audit-anchor.json"
     record(default)
     assert (settings.data_dir / "audit.sqlite3").exists()
+    assert (settings.data_dir / "audit-anchor.json").exists()
     default.close()
 
     monkeypatch.setenv("ADVISOR_AUDIT_URL", f"sqlite:///{tmp_path / 'env.sqlite3'}")
-    assert AuditLog.from_settings(settings).url.endswith("env.sqlite3")
-    team = SimpleNamespace(data_dir=tmp_path, audit_url=f"sqlite:///{tmp_path / 'team.sqlite3'}")
-    assert AuditLog.from_settings(team).url.endswith("team.sqlite3")  # type: ignore[arg-type]
+    monkeypatch.setenv("ADVISOR_AUDIT_ANCHOR", str(tmp_path / "office" / "anchor.json"))
+    monkeypatch.setenv("ADVISOR_AUDIT_KEY", "k" * 32)
+    team = AuditLog.from_settings(make_settings(tmp_path))
+    assert team.url.endswith("env.sqlite3")
+    assert team.anchor_path == tmp_path / "office" / "anchor.json"
     with pytest.raises(StoreError, match="not a SQLAlchemy URL"):
         AuditLog("audit.sqlite3")
     with pytest.raises(StoreError) as exc:
-        AuditLog("nosuchdb://u:secret@db/audit")
+        AuditLog("nosuchdb://u:secret@db/audit", key="k" * 32, anchor=tmp_path / "a.json")
     assert "secret" not in str(exc.value)
+    with pytest.raises(StoreError, match="give a key"):
+        AuditLog("postgresql+psycopg://u:secret@db/audit")
 
 
 def test_events_share_the_answers_chain(log: AuditLog) -> None:
@@ -187,13 +252,17 @@ def test_events_share_the_answers_chain(log: AuditLog) -> None:
 # --------------------------------------------------------------------------- tampering
 
 
-def test_the_database_refuses_edits_and_deletions(log: AuditLog, db: Path) -> None:
+def test_the_database_refuses_edits_and_deletions(log: AuditLog, backend: Backend) -> None:
     record(log)
-    conn = sqlite3.connect(db)
-    for statement in ("UPDATE audit_log SET level = 'none'", "DELETE FROM audit_log"):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute(statement)
-    conn.close()
+    engine = backend.engine()
+    statements = ["UPDATE audit_log SET level = 'none'", "DELETE FROM audit_log"]
+    if backend.name == "postgresql":
+        statements.append("TRUNCATE audit_log")
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    assert log.verify().ok
 
 
 @pytest.mark.parametrize(
@@ -218,11 +287,13 @@ def test_the_database_refuses_edits_and_deletions(log: AuditLog, db: Path) -> No
     ids=["edit-level", "edit-flags", "edit-type", "delete-middle", "delete-first", "swap"],
 )
 def test_tampering_is_detected(
-    log: AuditLog, db: Path, statements: list[str], bad_index: int, words: str
+    log: AuditLog, backend: Backend, statements: list[str], bad_index: int, words: str
 ) -> None:
+    if backend.name == "postgresql" and "'fast'" in statements[0]:
+        statements = ["UPDATE audit_log SET latency_ms = latency_ms + 0.5 WHERE seq = 4"]
     ids = [record(log, f"question {i}") for i in range(4)]
     assert log.verify().ok
-    tamper(db, *statements)
+    backend.tamper(*statements)
     result = log.verify()
     assert not result.ok
     assert result.first_bad_id == ids[bad_index]
@@ -230,13 +301,13 @@ def test_tampering_is_detected(
     assert "TAMPERED" in result.summary()
 
 
-def test_rewriting_a_hash_breaks_the_next_link(log: AuditLog, db: Path) -> None:
+def test_rewriting_a_hash_breaks_the_next_link(log: AuditLog, backend: Backend) -> None:
     ids = [record(log, f"question {i}") for i in range(3)]
-    row = stored(db)[0]
+    row = backend.rows()[0]
     row["question"] = "something harmless"
-    new_hash = audit_mod.chain_hash(row)
-    tamper(
-        db,
+    key = (backend.folder / "audit.key").read_bytes().strip()
+    new_hash = audit_mod.keyed_hash(row, key)  # even with the key, the next link breaks
+    backend.tamper(
         f"UPDATE audit_log SET question = 'something harmless', hash = '{new_hash}' WHERE seq = 1",
     )
     result = log.verify()
@@ -246,7 +317,7 @@ def test_rewriting_a_hash_breaks_the_next_link(log: AuditLog, db: Path) -> None:
 # --------------------------------------------------------------------------- feedback
 
 
-def test_feedback_round_trip_and_filters(log: AuditLog, db: Path) -> None:
+def test_feedback_round_trip_and_filters(log: AuditLog, backend: Backend) -> None:
     havana = record(log, "Can I ship a router to Havana?")
     laptop = record(log, "Can I take my laptop to Germany?", level=Level.REVIEW)
     quiet = record(log, "What is fundamental research?", level=Level.NONE)
@@ -282,7 +353,7 @@ def test_feedback_round_trip_and_filters(log: AuditLog, db: Path) -> None:
 
     result = log.verify()
     assert result.ok and result.kinds == {"answers": 3, "feedback": 3}
-    tamper(db, "UPDATE audit_log SET comment = 'great answer' WHERE kind = 'feedback'")
+    backend.tamper("UPDATE audit_log SET comment = 'great answer' WHERE kind = 'feedback'")
     assert not log.verify().ok
 
 
@@ -449,11 +520,15 @@ def test_record_answer_swallows_even_its_own_bugs(
 # --------------------------------------------------------------------------- concurrency
 
 
-def test_concurrent_writers_keep_one_chain(db: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Two logs with separate in-process locks stand in for two processes: only the database
-    transaction (BEGIN IMMEDIATE) keeps them from forking the chain."""
-    logs = [AuditLog(f"sqlite:///{db}", busy_timeout=10) for _ in range(2)]
+def test_concurrent_writers_keep_one_chain(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two logs with separate in-process locks: only the database transaction (BEGIN IMMEDIATE,
+    or PostgreSQL's advisory lock) keeps them from forking the chain."""
+    logs = [backend.open(busy_timeout=10) for _ in range(2)]
     logs[1]._lock = threading.Lock()
+    record(logs[0], "the first record makes the key file")
+    caplog.clear()
 
     def write(audit: AuditLog, n: int) -> None:
         for i in range(25):
@@ -468,9 +543,63 @@ def test_concurrent_writers_keep_one_chain(db: Path, caplog: pytest.LogCaptureFi
     assert [a.flush() for a in logs] == [0, 0]
     assert not caplog.records  # nothing had to be queued
     result = logs[0].verify()
-    assert result.ok and result.records == 150
+    assert result.ok and result.records == 151 and result.anchor is not None
+    assert result.anchor.startswith("seq 151 ")
     for audit in logs:
         audit.close()
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from advisor.audit import AuditLog
+
+url, folder, go, tag, count = sys.argv[1:6]
+audit = AuditLog(url, key_file=Path(folder) / "audit.key",
+                 anchor=Path(folder) / "audit-anchor.json", busy_timeout=30)
+while not Path(go).exists():
+    time.sleep(0.01)
+for i in range(int(count)):
+    assert audit.record_event("eval_run", {"writer": tag, "i": i}, user=tag) is not None
+    assert audit.pending == 0, "a record had to be queued"
+audit.close()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_two_processes_appending_at_once_keep_one_chain(backend: Backend, tmp_path: Path) -> None:
+    """Two OS processes (as two app servers would) append 200 records each at the same time."""
+    first = backend.open()
+    first.record_event("eval_run", {"writer": "setup"})  # key file and table exist beforehand
+    first.close()
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, backend.url, str(backend.folder), str(go), tag, "200"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
+    time.sleep(1.0)  # both are imported and waiting
+    go.touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    audit = backend.open()
+    result = audit.verify()
+    assert result.ok, result.summary()
+    assert result.records == 401 and result.anchor == f"seq 401 hash {result.head_hash}"
+    writers = [r["detail"]["writer"] for r in audit.export_rows()][1:]
+    assert sorted(writers) == ["a"] * 200 + ["b"] * 200
+    for tag in ("a", "b"):  # each writer's records in its own order, no gaps in seq
+        mine = [r["detail"]["i"] for r in audit.export_rows() if r["detail"]["writer"] == tag]
+        assert mine == list(range(200))
+    switches = sum(1 for x, y in zip(writers, writers[1:], strict=False) if x != y)
+    assert switches >= 2, "the two writers did not overlap, so the test proved nothing"
+    audit.close()
 
 
 # --------------------------------------------------------------------------- CLI
@@ -492,6 +621,12 @@ def test_cli_verify(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     audit.close()
     assert main(["audit", "verify"]) == 0
     assert "intact: 3 records (3 answers)" in capsys.readouterr().out
+
+    assert main(["audit", "anchor"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"3:[0-9a-f]{64}", line)
+    assert main(["audit", "verify", "--expect", line]) == 0
+    capsys.readouterr()
 
     tamper(env, "UPDATE audit_log SET answer = 'Yes, ship it.' WHERE seq = 2")
     assert main(["audit", "verify"]) == 1
