@@ -9,7 +9,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install dev chromium ingest lint eval bench clean
+.PHONY: run test install dev chromium postgresql ingest lint eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# Debian PostgreSQL server binaries: the audit tests start their own server on 127.0.0.1.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq postgresql; fi; }
+
 ingest: install
 	$(BIN)/advisor ingest
 
@@ -48,7 +54,7 @@ lint: dev
 eval: dev
 	$(BIN)/advisor eval --cases evals/cases --baseline evals/baseline.json --out evals/reports/latest --no-progress
 
-test: dev chromium
+test: dev chromium postgresql
 	$(BIN)/ruff check advisor tests app.py bench
 	$(BIN)/mypy advisor
 	$(BIN)/pytest

@@ -42,7 +42,14 @@ from advisor.auth import (
 from advisor.chain import build_ingestor
 from advisor.errors import AdvisorError, InputError, RulesError
 from advisor.escalation import RuleSet, load_rule_file
-from advisor.ingest import PDF_SUFFIXES, SUPPORTED, load_document, source_name
+from advisor.ingest import (
+    PDF_SUFFIXES,
+    SUPPORTED,
+    DocumentLimits,
+    check_chunk_budget,
+    load_document,
+    source_name,
+)
 from advisor.models import DocMeta, DocType, IngestReport, Jurisdiction, Level
 from advisor.screening import Party, Screener, load_screening_list
 
@@ -318,6 +325,7 @@ def stage_upload(
     settings = advisor.settings
     display = upload.name
     check_upload(upload, display, max_upload_bytes(settings))
+    limits = DocumentLimits.from_settings(settings)
     name = safe_name(display)
     work = folder or Path(tempfile.mkdtemp(prefix=".staging-"))
     try:
@@ -327,10 +335,11 @@ def stage_upload(
             sidecar = staged.with_name(staged.name + ".meta.yaml")
             sidecar.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
         try:
-            doc = load_document(staged, settings.corpus_dir.parent)
+            doc = load_document(staged, settings.corpus_dir.parent, limits)
         except InputError as exc:
             raise InputError(_relabel(exc, {str(staged): display})) from exc
         chunks = build_ingestor(settings, advisor.store, progress=False).chunker.split(doc)
+        check_chunk_budget(display, chunks, limits)
         if not chunks:
             raise InputError(f"{display}: no text to index")
         warnings = [_relabel(w, {str(staged): display}) for w in doc.warnings]

@@ -211,6 +211,12 @@ _BOILERPLATE_START = re.compile(
     r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b"
 )
 _FIELD = re.compile(r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$")
+_VERDICT_WORDS = re.compile(
+    r"(?i)\b(?:is not subject|are not subject|not subject to|no licen[cs]e|does not need|do not need|"
+    r"is not an export|is not a deemed export|is a deemed export|requires? a licen[cs]e|licen[cs]e "
+    r"is required|is prohibited|are prohibited|is allowed|are allowed|is authori[sz]ed|are "
+    r"authori[sz]ed|is exempt|are exempt|may not|must not|counts as|does not count)\b"
+)
 _UNITS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
 
 
@@ -245,8 +251,8 @@ def statements(hit: ScoredChunk) -> list[str]:
         return []
     out: list[str] = []
     for unit in _UNITS.split(chunk.text):
-        text = _clean(unit)
-        if not text or text.startswith("#"):
+        text = _clean("\n".join(ln for ln in unit.splitlines() if not ln.lstrip().startswith("#")))
+        if not text:
             continue
         if _EXAMPLE_SECTION.search(heading) or re.match(r"(?i)^(?:example|scenario)\b", text):
             if _usable(text[:700]) and len(text) <= 700:
@@ -273,6 +279,8 @@ class ExtractiveWriter:
     condenses: bool = False
     cache_size: int = 20_000
     _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    _last: dict[tuple[int, str], float] = field(default_factory=dict, repr=False)
+    _select_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
@@ -346,7 +354,16 @@ class ExtractiveWriter:
                 chosen.append(best)
                 per[passage] = 1
         chosen.sort(key=lambda i: (candidates[i][0], i))
+        self._last = {candidates[i]: float(sims[i]) for i in chosen}
         return [candidates[i] for i in chosen]
+
+    def _select_scored(
+        self, question: str, hits: list[ScoredChunk], vector: list[float] | None, n_support: int
+    ) -> tuple[list[tuple[int, str]], dict[tuple[int, str], float]]:
+        """``_select`` with each statement's similarity to the question (thread-safe)."""
+        with self._select_lock:
+            selected = self._select(question, hits, vector, n_support)
+            return selected, dict(self._last)
 
     def write(self, request: WriteRequest) -> Draft:
         return final_draft(self.stream(request))
@@ -366,7 +383,7 @@ class ExtractiveWriter:
     def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
         office, flags, level = self.office, request.flags, request.level
         passages = request.hits[: self.passages] + list(request.support)
-        selected = self._select(
+        selected, scores = self._select_scored(
             request.question, passages, request.question_vector, len(request.support)
         )
         citations: list[Citation] = []
@@ -377,7 +394,7 @@ class ExtractiveWriter:
             if passage not in numbers:
                 numbers[passage] = len(citations) + 1
                 citations.append(citation_for(numbers[passage], passages[passage]))
-        lead, selected = self._lead(request, selected, numbers, bool(citations))
+        lead, selected = self._lead(request, selected, numbers, scores)
         blocks = [lead_block(lead, level)]
         yield blocks[0]
         for block in (
@@ -404,7 +421,7 @@ class ExtractiveWriter:
         request: WriteRequest,
         selected: list[tuple[int, str]],
         numbers: dict[int, int],
-        any_citation: bool,
+        scores: dict[tuple[int, str], float],
     ) -> tuple[str, list[tuple[int, str]]]:
         """The bottom line with its [n]: the determination's own, else the passage backing
         the strongest flag, else the best statement (which then leads instead of repeating)."""
@@ -416,8 +433,14 @@ class ExtractiveWriter:
             marker = f" [{numbers[backing[0]]}]" if backing else ""
             return request.bottom_line + marker, selected
         if selected:
-            passage, text = selected[0]
-            return f"{text} [{numbers[passage]}]", selected[1:]
+            # The statement that best answers the question leads: closest to it, with a
+            # bonus for one that states a verdict rather than a background fact.
+            passage, text = max(
+                selected,
+                key=lambda pt: scores.get(pt, 0.0) + (0.08 if _VERDICT_WORDS.search(pt[1]) else 0),
+            )
+            rest = [pt for pt in selected if pt != (passage, text)]
+            return f"{text} [{numbers[passage]}]", rest
         return (
             "The corpus passages retrieved for this question do not settle it; "
             f"ask {self.office}.",

@@ -1,11 +1,13 @@
 """Audit trail: every answer, feedback and compliance action, in one tamper-evident log.
 
 Export-control programmes are judged by their records, so every entry is appended to one table
-whose rows carry a SHA-256 hash over their fields and the previous row's hash. Editing, deleting
-or reordering a row breaks the chain and ``verify()`` names the first broken row. Recording never
-breaks an answer: a failed write is logged and queued in memory, then retried on the next write
-or ``flush()``. The store is any SQLAlchemy URL: SQLite in the data folder by default, PostgreSQL
-for a team.
+whose rows carry an HMAC (keyed by ADVISOR_AUDIT_KEY, see ``advisor.records.keys``) over their
+fields and the previous row's hash. Editing, deleting or reordering a row breaks the chain and
+``verify()`` names the first broken row; the head is also written to an anchor outside the
+database after every append (``advisor.records.anchor``), so a cut tail, an emptied table or a
+deleted database is noticed too. Recording never breaks an answer: a failed write is logged and
+queued in memory, then retried on the next write or ``flush()``. The store is any SQLAlchemy
+URL: SQLite in the data folder by default, PostgreSQL for a team.
 """
 
 from __future__ import annotations

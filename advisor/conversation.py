@@ -19,14 +19,14 @@ _FOLLOW_START = re.compile(
     re.I,
 )
 _REFERS_BACK = re.compile(
-    r"\b(?:he|she|they|him|her|them|his|their|it|this|that|these|those|the same|the slides|"
+    r"\b(?:he|she|they|him|her|them|his|their|it|this|that|these|those|the slides|"
     r"the code|the paper|the data|the tool|the laptop|the results|the student|the postdoc|"
     r"the colleague|the company|the sponsor|the visitor|instead|as well|too)\b",
     re.I,
 )
 _NEAR_DOMAIN = re.compile(
     r"\b(?:GDPR|general data protection|privacy (?:law|policy|notice|regulation)s?|data "
-    r"protection (?:law|act|officer)|HIPAA|FERPA|CCPA|tax(?:es|ation|able)?|VAT|withholding|"
+    r"protection (?:law|act|officer)|HIPAA|FERPA|CCPA|tax(?:es|ed|ation|able)?|VAT|withholding|"
     r"W-8BEN|1099|visa (?:application|interview|appointment|stamp|paperwork|renewal|denial|"
     r"extension|status)|I-20|DS-2019|OPT (?:application|extension)|STEM OPT|travel visa|"
     r"patent (?:application|filing|infringement|prosecution|attorney|office)|trademark|"

@@ -118,6 +118,8 @@ def load_determination_file(path: Path) -> list[Determination]:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         raise RulesError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except (ValueError, RecursionError) as exc:  # an impossible date such as 2026-13-45
+        raise RulesError(f"{path}: a value cannot be read ({exc})") from exc
     if not isinstance(data, dict):
         raise RulesError(f"{path}, line 1: expected a mapping with a determinations list")
     try:
@@ -147,16 +149,17 @@ def load_determinations(
         entries += loaded
         if sources is not None:
             sources.update({e.id: path.as_posix() for e in loaded})
+        problems += [
+            f"{path.name}: determination {entry.id}: {p}"
+            for entry in loaded
+            for atom in entry.applies_when.atoms()
+            if (p := check_atom(atom, places, groups))
+        ]
     seen: set[str] = set()
     for entry in entries:
         if entry.id in seen:
             problems.append(f"duplicate determination id {entry.id!r}")
         seen.add(entry.id)
-        problems += [
-            f"determination {entry.id}: {p}"
-            for atom in entry.applies_when.atoms()
-            if (p := check_atom(atom, places, groups))
-        ]
     if problems:
         raise RulesError(f"{folder}: " + "; ".join(problems[:8]))
     return entries
@@ -189,11 +192,15 @@ class DeterminationIndex:
         entries: list[Determination],
         embeddings: Embedder,
         sources: dict[str, str] | None = None,
-        threshold: float = 0.6,
-        open_threshold: float = 0.7,
+        threshold: float = 0.45,
+        open_threshold: float = 0.6,
         cache_dir: Path | None = None,
+        raise_threshold: float = 0.68,
+        specific_bonus: float = 0.06,
     ) -> None:
+        self.specific_bonus = specific_bonus
         self.cache_dir = cache_dir
+        self.raise_threshold = raise_threshold
         self.entries = entries
         self.embeddings = embeddings
         self.sources = sources or {}
@@ -226,21 +233,37 @@ class DeterminationIndex:
         self, vector: Sequence[float], facts: set[str], level: Level, jurisdictions: list[str]
     ) -> DeterminationMatch | None:
         """The closest determination that fits the facts and does not answer below the
-        rules' level (a rule that found more than the determination knows wins)."""
-        for index, score in self.ranked(vector)[:12]:
+        rules' level (a rule that found more than the determination knows wins). One whose
+        own facts hold ("specific") may match less closely than one that rests on its
+        phrasings alone, and only a specific one may raise the level."""
+        best: tuple[float, int, float] | None = None
+        for index, score in self.ranked(vector)[:25]:
             entry = self.entries[index]
-            needed = self.threshold if entry.applies_when.atoms() else self.open_threshold
-            if score < needed:
-                break
+            specific = bool(entry.applies_when.all or entry.applies_when.any)
+            if score < (self.threshold if specific else self.open_threshold):
+                continue
             if entry.level.rank < level.rank or not _fits(entry, facts):
                 continue
-            if entry.jurisdiction in ("EU", "UK") and entry.jurisdiction not in jurisdictions:
+            if entry.level.rank > level.rank and not (specific and score >= self.raise_threshold):
                 continue
-            if {"EU", "UK"} & set(jurisdictions) and entry.jurisdiction.startswith("US") and (
-                "US-EAR" not in jurisdictions
-            ):
+            if not _regime_fits(entry.jurisdiction, jurisdictions):
                 continue
-            return DeterminationMatch(
-                determination=entry, score=score, source=self.sources.get(entry.id, "")
-            )
-        return None
+            adjusted = score + (self.specific_bonus if specific else 0.0)
+            if best is None or adjusted > best[0]:
+                best = (adjusted, index, score)
+        if best is None:
+            return None
+        entry = self.entries[best[1]]
+        return DeterminationMatch(
+            determination=entry, score=best[2], source=self.sources.get(entry.id, "")
+        )
+
+
+def _regime_fits(jurisdiction: str, jurisdictions: list[str]) -> bool:
+    """EU and UK answers only for EU and UK questions; U.S. answers not for a question
+    that is only about EU or UK law."""
+    if jurisdiction in ("EU", "UK"):
+        return jurisdiction in jurisdictions
+    if {"EU", "UK"} & set(jurisdictions) and jurisdiction.startswith("US"):
+        return "US-EAR" in jurisdictions or jurisdiction in jurisdictions
+    return True

@@ -354,11 +354,10 @@ class RuleSet:
                 continue
             # Negation never hides a destination or a listed party: "no" before "Tehran"
             # is a trick, not a fact.
-            negated = (
-                kind != "place"
-                and not (kind != "place" and self.triggers[ident].never_negated)
-                and self._negated(text, m)
-            )
+            if kind == "place":  # only "non-Iranian" negates a place, never a cue word
+                negated = text[max(0, m.start() - 4) : m.start()].lower() == "non-"
+            else:
+                negated = not self.triggers[ident].never_negated and self._negated(text, m)
             out.append(Mention(kind, ident, m.group(0), m.start(), negated))
         return out
 
@@ -557,9 +556,7 @@ class EscalationEngine:
         if any(holds(entry, facts) for entry in cond.none):
             return None
         used = _used_atoms([*cond.all, *cond.any], facts)
-        places = sorted(
-            {self.rules.places[a.split(":", 1)[1]].name for a in used if _is_place_atom(a, self)}
-        )
+        places = sorted({self.rules.places[p].name for p in self._places_of(used, situation)})
         items = sorted({self._label(a) for a in used if a.startswith("item:")} - {""})
         level, reason = rule.level, rule.reason
         mitigations = [a for a in rule.lowered_by if a in facts]
@@ -582,17 +579,31 @@ class EscalationEngine:
             answer=_fill(rule.answer, values),
         )
 
+    def _places_of(self, used: list[str], situation: Situation) -> set[str]:
+        """The situation's places behind the place atoms a rule used (dest_group:D:1 -> CN)."""
+        found: set[str] = set()
+        for atom in used:
+            kind, _, name = atom.partition(":")
+            role, _, what = kind.partition("_")
+            pool = {"dest": situation.destinations, "nat": situation.nationalities}.get(role)
+            if pool is None:
+                continue
+            for pid in pool:
+                place = self.rules.places[pid]
+                if (
+                    (not what and name in (pid, "*"))
+                    or (what == "group" and name in place.groups)
+                    or (what == "regime" and name == place.regime)
+                ):
+                    found.add(pid)
+        return found
+
     def _label(self, atom: str) -> str:
         name = atom.split(":", 1)[1]
         if name == "*":
             return ""
         trig = self.rules.triggers.get(name)
         return trig.label if trig is not None else ITEMS.get(name, name.replace("_", " "))
-
-
-def _is_place_atom(atom: str, engine: EscalationEngine) -> bool:
-    kind, _, name = atom.partition(":")
-    return kind in ("dest", "nat", "topic", "born") and name in engine.rules.places
 
 
 def _used_atoms(entries: list[str], facts: set[str]) -> list[str]:

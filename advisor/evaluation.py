@@ -51,6 +51,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "under_escalation_rate",
     "over_escalation_rate",
     "mention_recall",
+    "lead_recall",
     "citation_recall",
     "retrieval_hit_rate",
     "forbidden_rate",
@@ -83,6 +84,7 @@ DEFAULT_GATE: dict[str, dict[str, Any]] = {
     "under_escalation_rate": {"tolerance": 0.0},
     "over_escalation_rate": {"tolerance": 0.02},
     "mention_recall": {"tolerance": 0.01},
+    "lead_recall": {"tolerance": 0.02},
     "citation_recall": {"tolerance": 0.02},
     "retrieval_hit_rate": {"tolerance": 0.02},
     "forbidden_rate": {"tolerance": 0.0},
@@ -375,6 +377,7 @@ class CaseResult:
     forbidden: list[str]
     markers_ok: bool
     passages: list[dict[str, Any]] = field(default_factory=list)
+    leads: list[tuple[str, bool]] = field(default_factory=list)
     judged: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -417,6 +420,7 @@ class CaseResult:
             failed.append(f"level: {kind} ({self.level.value}, wanted {allowed})")
         failed += [f"mention: {entry}" for entry, ok in self.mentions if not ok]
         retrieved = dict(self.retrieved)
+        failed += [f"lead: {entry}" for entry, ok in self.leads if not ok]
         for entry, ok in self.cited:
             if not ok:
                 why = "retrieved, not cited" if retrieved.get(entry) else "not retrieved"
@@ -466,6 +470,7 @@ def score_case(
         answer=answer,
         latency_ms=float(answer.latency_ms if latency_ms is None else latency_ms),
         mentions=[(e, mention_satisfied(e, answer.answer)) for e in case.must_mention],
+        leads=[(e, mention_satisfied(e, answer.bottom_line)) for e in case.lead_must_mention],
         cited=[(e, found_in_citations(e, answer.citations)) for e in case.must_cite],
         retrieved=[(e, found_in_hits(e, hits)) for e in case.must_cite],
         forbidden=[e for e in case.must_not_mention if forbidden_hit(e, answer.answer)],
@@ -504,6 +509,7 @@ def compute_metrics(results: Sequence[CaseResult]) -> dict[str, float | None]:
     """The headline metrics (``METRIC_KEYS``), plus ``judged_*`` only when a judge scored."""
     n = len(results)
     mentions = [ok for r in results for _, ok in r.mentions]
+    leads = [ok for r in results for _, ok in r.leads]
     cited = [ok for r in results for _, ok in r.cited]
     retrieved = [ok for r in results for _, ok in r.retrieved]
     guarded = [r for r in results if r.case.must_not_mention]
@@ -514,6 +520,7 @@ def compute_metrics(results: Sequence[CaseResult]) -> dict[str, float | None]:
         "under_escalation_rate": ratio(sum(r.under for r in results), n),
         "over_escalation_rate": ratio(sum(r.over for r in results), n),
         "mention_recall": ratio(sum(mentions), len(mentions)),
+        "lead_recall": ratio(sum(leads), len(leads)),
         "citation_recall": ratio(sum(cited), len(cited)),
         "retrieval_hit_rate": ratio(sum(retrieved), len(retrieved)),
         "forbidden_rate": ratio(sum(bool(r.forbidden) for r in guarded), len(guarded)),

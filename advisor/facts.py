@@ -66,6 +66,8 @@ ITEMS = {
     "software": "software or code (kind not stated)",
     "technology": "technical data or know-how (kind not stated)",
     "data": "research data or files",
+    "e2e_encrypted": "end-to-end encrypted storage or transmission",
+    "nonstandard_crypto": "non-standard or home-made cryptography",
 }
 ACTIVITIES = {
     "publish": "publish",
@@ -91,6 +93,7 @@ ACTIVITIES = {
     "level_instruction": "instruct the advisor to change its level",
     "payment": "pay or receive money",
     "permitted_review": "a sponsor review only for patents or the sponsor's own information",
+    "ask_definition": "ask what a term or rule means",
 }
 PLACE_KINDS = (
     "dest",

@@ -180,3 +180,4 @@ class IngestReport(BaseModel):
     chunks: int = 0
     skipped: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    repaired: list[str] = Field(default_factory=list)  # sources found half-written, redone

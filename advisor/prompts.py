@@ -34,7 +34,8 @@ class PromptSpec:
 SPECS: dict[str, PromptSpec] = {
     "system": PromptSpec(frozenset(), frozenset({"office"})),
     "answer": PromptSpec(
-        frozenset({"passages", "flags", "level", "question"}), frozenset({"office"})
+        frozenset({"passages", "flags", "level", "question"}),
+        frozenset({"office", "bottom_line", "situation"}),
     ),
     "condense": PromptSpec(frozenset({"history", "question"})),
     "out_of_scope": PromptSpec(frozenset({"question"}), frozenset({"flags", "level", "office"})),

@@ -132,6 +132,20 @@ class Settings(BaseSettings):
         8.0, gt=0.0, le=168.0, description="An admin session ends this long after its login."
     )
     max_upload_mb: int = Field(20, ge=1, le=500, description="Largest document upload (MB).")
+    max_pdf_pages: int = Field(500, ge=1, description="Most pages read from one PDF.")
+    max_pdf_content_mb: float = Field(
+        10.0, gt=0.0, description="Most decompressed page content read from one PDF (MB)."
+    )
+    max_document_chars: int = Field(
+        2_000_000, ge=1000, description="Most extracted text per document (characters)."
+    )
+    max_chunks_per_document: int = Field(3000, ge=1, description="Most chunks per document.")
+    ingest_lock_timeout: float = Field(
+        30.0, ge=0.0, le=3600.0, description="Seconds a writer waits for another ingest."
+    )
+    ingest_batch_size: int = Field(
+        256, ge=1, le=5000, description="Chunks written to the index per call."
+    )
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
 

@@ -34,7 +34,7 @@ _PERSON = (
     r"contributors?|hires?|candidates?|applicants?|faculty|staff|members?|teammates?|workers?|"
     r"postdoctoral|fellows?|assistants?|undergrads?|undergraduates?|scholars?|programmers?|"
     r"consultants?|contractors?|partners?|woman|man|women|men|wife|husband|son|daughter|"
-    r"relatives?|individuals?|hackers?|he|she"
+    r"relatives?|individuals?|hackers?|holders?|he|she"
 )
 _ORG = (
     r"compan(?:y|ies)|firms?|universit(?:y|ies)|institutes?|institutions?|labs?|laborator(?:y|ies)|"
@@ -47,11 +47,14 @@ _TOPIC = (
     r"malware|apts?|threat|actors?|campaigns?|sanctions|regime|history|politics|culture|economy|"
     r"elections?|censorship|nuclear|programs?|programmes?|news|war|conflict|attacks?|ransomware|"
     r"cyber-?attacks?|operations?|literature|language|translation|cuisine|art|films?|music|"
-    r"hacking|hack|influence|disinformation|propaganda|firewall|surveillance state|protests?"
+    r"hacking|hack|influence|disinformation|propaganda|firewall|surveillance state|protests?|"
+    r"group|lazarus|apt\d+|sanctions? (?:program|regime|rules|issue)|sanctions|embargo|deal|"
+    r"policy|language|dialect|script|news"
 )
 _PERSON_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_PERSON})\b", re.I)
 _ORG_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_ORG})\b", re.I)
-_TOPIC_AFTER = re.compile(rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+){{0,1}}(?:{_TOPIC})\b", re.I)
+_TOPIC_AFTER = re.compile(rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+){{0,2}}(?:{_TOPIC})\b", re.I)
+_TOPIC_AFTER_NAME = re.compile(rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+)?(?:{_TOPIC})\b(?!\s+(?:in|at))", re.I)
 _BORN_AFTER = re.compile(r"^-born\b", re.I)
 _BORN_BEFORE = re.compile(r"\b(?:born|birth|grew up)\s+(?:in|at)\s+(?:the\s+)?$", re.I)
 _NAT_BEFORE = re.compile(
@@ -60,8 +63,10 @@ _NAT_BEFORE = re.compile(
     re.I,
 )
 _TOPIC_BEFORE = re.compile(
-    r"\b(?:about|regarding|concerning|on|re:|of|against|targeting|attributed to|linked to|"
-    r"sanctions (?:on|against)|news from)\s+(?:the\s+|an?\s+)?$",
+    r"\b(?:about|regarding|concerning|on|re:|against|targeting|attributed to|linked to|"
+    r"sanctions (?:on|against)|news from|(?:history|politics|culture|economy|geography|map|"
+    r"language|literature|government policy) of|except(?: to| for| in)?|excluding|other than|"
+    r"apart from|besides|rather than|instead of)\s+(?:the\s+|an?\s+)?$",
     re.I,
 )
 _FROM_BEFORE = re.compile(r"\bfrom\s+(?:the\s+)?$", re.I)
@@ -93,7 +98,8 @@ _STATUS_RES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "us_citizen": re.compile(
-        r"\b(?:U\.?S\.?A?\.?|American|United States)\s+(?:citizens?|nationals?|passports?)\b|"
+        r"(?<!non-)(?<!non )\b(?:U\.?S\.?A?\.?|American|United States)\s+(?:citizens?|citizenship|"
+        r"nationals?|passports?)\b|"
         r"\bnaturali[sz](?:ed|ation)\b|\bcitizens?\s+of\s+the\s+(?:U\.?S\.?A?\.?|United States)\b|"
         r"\b(?:U\.?S\.?|American)[- ]born\b|\bU\.?S\.?\s+persons?\b|\bdual\s+U\.?S\.?\b",
         re.I,
@@ -111,7 +117,14 @@ _FOREIGN = re.compile(
     re.I,
 )
 _PRONOUN_ONLY = re.compile(r"^\s*(?:he|she|they|him|her|his|their|this person)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(\[])|\n+")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:U\.S|U\.K|e\.g|i\.e|etc|Dr|Mr|Ms|Mrs|Prof|St|No|Inc|Ltd|Co|Corp|vs|approx|"
+    r"Dept|Univ|[A-Z])\.)$"
+)
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:no|not|never|without|none|nor|neither|zero|any)\s+(?:\w+\s+){0,2}$", re.I
+)
 
 
 class Party(BaseModel):
@@ -185,13 +198,19 @@ class _Placed:
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
-    """(start offset, sentence) pairs."""
-    out, start = [], 0
+    """(start offset, sentence) pairs; "U.S." and "e.g." do not end a sentence."""
+    out: list[tuple[int, str]] = []
+    start = 0
     for piece in _SENTENCE.split(text):
         pos = text.find(piece, start)
-        if piece.strip():
-            out.append((pos, piece))
         start = pos + len(piece)
+        if not piece.strip():
+            continue
+        if out and _ABBREVIATION.search(out[-1][1].rstrip()):
+            prev_pos, _ = out[-1]
+            out[-1] = (prev_pos, text[prev_pos:start])
+        else:
+            out.append((pos, piece))
     return out
 
 
@@ -224,13 +243,14 @@ class SituationExtractor:
             if re.match(r"^\s+(?:citizenship|passport|nationality)\b", after, re.I):
                 return "nat"
             return "nat"
-        if re.match(r"^\s*'s\s+", after) and _TOPIC_AFTER.match(after):
+        if _TOPIC_AFTER_NAME.match(after) and not _ORG_AFTER.match(after):
             return "topic"
         if _NAT_BEFORE.search(before) or re.match(
             r"^\s+(?:citizenship|passport|nationality)\b", after, re.I
         ):
             return "nat"
-        if _FROM_BEFORE.search(before) and _PERSON_NEAR.search(before[-40:]):
+        is_city = mention.text.lower() in {c.lower() for c in place.cities}
+        if _FROM_BEFORE.search(before) and _PERSON_NEAR.search(before[-40:]) and not is_city:
             return "nat"
         return "dest"
 
@@ -301,7 +321,9 @@ class SituationExtractor:
                     statuses.append(status)
         nats = [p.mention.id for p in placed if p.role == "nat"]
         where = [p.mention.id for p in placed if p.role == "dest"]
-        foreign = bool(_FOREIGN.search(sentence)) or bool(nats)
+        foreign = bool(nats) or any(
+            not _NEGATED_BEFORE.search(sentence[: m.start()]) for m in _FOREIGN.finditer(sentence)
+        )
         person = bool(_PERSON_NEAR.search(sentence)) or bool(statuses) or bool(nats)
         if not (person or where):
             return None
@@ -333,7 +355,7 @@ class SituationExtractor:
         us_person = {"us_citizen", "permanent_resident", "protected_individual"}
         roles: dict[str, list[str]] = {"dest": [], "nat": [], "topic": [], "born": []}
         for p in placed:
-            if p.mention.negated and p.role == "topic":
+            if p.mention.negated:  # "a non-Iranian national"
                 continue
             roles[p.role].append(p.mention.id)
         # A U.S. person's other citizenship is not a foreign nationality for a release.
@@ -462,6 +484,8 @@ def jurisdictions(text: str, situation: Situation) -> list[str]:
 
 def missing_facts(facts: set[str], situation: Situation) -> list[str]:
     """Facts a determination turns on that the conversation does not give."""
+    if "status:us_persons_only" in facts or "activity:ask_definition" in facts:
+        return []
     items = set(situation.items)
     acts = set(situation.activities)
     asks = "licence_question" in acts

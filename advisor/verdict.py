@@ -55,9 +55,10 @@ def _prefix(verdict: Verdict, level: Level, pol: Polarity, text: str) -> str:
     """A Yes/No that fits both the question's form and the verdict, unless the text has one."""
     if pol == "other" or verdict in ("depends", "info"):
         return ""
-    if re.match(r"^(?:yes|no|not|generally|usually|probably|it depends)\b", text, re.I):
-        if pol == "permission" or not text.lower().startswith("no"):
-            return ""
+    if re.match(r"^(?:yes|no)\b[.,!:]", text, re.I):
+        return ""
+    if pol == "permission" and re.match(r"^(?:not|generally|usually|probably)\b", text, re.I):
+        return ""
     allowed = verdict == "allowed"
     if pol == "permission":
         return "Yes." if allowed else "No."

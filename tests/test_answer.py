@@ -63,13 +63,80 @@ def test_bottom_line_and_flags_follow_the_level(writer: ExtractiveWriter) -> Non
         citation="15 CFR 746.7",
         next_step="Stop now.",
     )
+    lead = "No. Not without a licence, which is generally denied (15 CFR 746.7)."
     draft = writer.write(
-        WriteRequest("Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED)
+        WriteRequest(
+            "Can I send code to Tehran?", hits(), [flag], Level.PROHIBITED, bottom_line=lead
+        )
     )
-    assert draft.text.startswith("**Bottom line (PROHIBITED):** Do not proceed")
+    assert draft.text.startswith(f"**Bottom line (PROHIBITED):** {lead} [")
+    assert draft.bottom_line.startswith(lead)
+    assert markers_valid(draft.bottom_line, draft.citations)
     assert "Iran is embargoed. (15 CFR 746.7)" in draft.text
     assert "- Stop now." in draft.text
     assert "not legal advice" in draft.text and "the Export Control Office" in draft.text
+
+
+def test_without_a_deciding_rule_the_best_statement_leads(writer: ExtractiveWriter) -> None:
+    draft = writer.write(
+        WriteRequest("Does a sponsor veto break fundamental research?", hits(), [], Level.NONE)
+    )
+    first = draft.text.splitlines()[0]
+    assert re.search(r"\[\d\]$", first) and "sponsor veto" in first.lower()
+    assert draft.bottom_line and draft.bottom_line in first
+
+
+def _chunk(text: str, heading: str = "Section", doc_type: str = "guidance") -> ScoredChunk:
+    return ScoredChunk(
+        chunk=Chunk(
+            id=text[:12], doc_id="d", source="corpus/x.md", title="X", text=text, position=0,
+            heading_path=heading, doc_type=doc_type,
+        ),
+        score=0.7,
+    )
+
+
+def test_questions_fields_headings_and_contact_lists_are_never_cited(
+    writer: ExtractiveWriter,
+) -> None:
+    passages = [
+        _chunk("Can the sponsor approve or veto publication of the research results?\n"
+               "Does the agreement restrict foreign nationals from the project team?"),
+        _chunk("ECCN of the item: ________\nName of the reviewer: ________", doc_type="template"),
+        _chunk("Call the export control office when a sponsor asks for publication approval "
+               "or when a foreign national joins a restricted project.", heading="When to contact us"),
+        _chunk("## Sponsor clauses\nA sponsor right to approve publications ends fundamental "
+               "research for the whole project under 15 CFR 734.8."),
+    ]
+    draft = writer.write(
+        WriteRequest("Can the sponsor approve our publications?", passages, [], Level.NONE)
+    )
+    cited = [line for line in draft.text.splitlines() if line.startswith("- ") or "Bottom" in line]
+    body = "\n".join(cited)
+    assert "?" not in body.replace("publications?", "")
+    assert "____" not in body and "Call the export control office" not in body
+    assert "## " not in body
+    assert "ends fundamental research" in draft.text
+
+
+def test_an_example_keeps_its_setting_with_its_conclusion(writer: ExtractiveWriter) -> None:
+    example = (
+        "Example: a graduate course listed in the university catalog teaches exploit "
+        "development from public sources. Conclusion: the course material is educational "
+        "information and not subject to the EAR."
+    )
+    other = (
+        "Example: a private training for a foreign police unit covers unpublished tooling. "
+        "Conclusion: this is not a catalog course and may need a licence."
+    )
+    passages = [_chunk(f"{example}\n\n{other}", heading="Examples")]
+    draft = writer.write(
+        WriteRequest("Is my graduate catalog course on exploits controlled?", passages, [], Level.NONE)
+    )
+    for line in draft.text.splitlines():
+        if "Conclusion" in line:
+            assert ("graduate course" in line) == ("educational information" in line), line
+            assert ("foreign police" in line) == ("not a catalog course" in line), line
 
 
 @pytest.mark.parametrize("level", list(Level))

@@ -59,9 +59,14 @@ def rows_of(db: Path) -> list[dict]:
 
 
 def rechain_plain(
-    db: Path, from_seq: int, edit: dict[str, object], to_seq: int | None = None
+    db: Path,
+    from_seq: int,
+    edit: dict[str, object],
+    to_seq: int | None = None,
+    hasher: Callable[[dict], str] = audit_mod.chain_hash,
 ) -> None:
-    """An edit re-chained with the public, unkeyed chain_hash: what the old version allowed."""
+    """An edit re-chained with the public, unkeyed chain_hash (what the old version allowed),
+    or with ``hasher``."""
     rows = rows_of(db)
     prev = audit_mod.GENESIS if from_seq == 1 else rows[from_seq - 2]["hash"]
     updates = []
@@ -69,7 +74,7 @@ def rechain_plain(
         if row["seq"] == from_seq:
             row.update(edit)
         row["prev_hash"] = prev
-        row["hash"] = prev = audit_mod.chain_hash(row)
+        row["hash"] = prev = hasher(row)
         updates.append(row)
     statements = [
         "UPDATE audit_log SET "
@@ -229,7 +234,7 @@ def test_the_office_copy_of_the_head_catches_what_the_anchor_cannot(
     assert "SEQ:HASH" in capsys.readouterr().err
 
 
-def test_a_record_cut_off_behind_the_office_copy_is_caught(
+def test_a_rewrite_by_a_key_holder_is_caught_by_the_office_copy(
     data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write(data, 5)
@@ -237,8 +242,12 @@ def test_a_record_cut_off_behind_the_office_copy_is_caught(
     office = capsys.readouterr().out.strip()
     write(data, 5, prefix="after ")
     assert verify_cli(capsys, "--expect", office)[0] == 0  # the log grew since: fine
-    rechain_plain(db_of(data), 3, {"level": "none"})
+    # Someone who also has the key (it sits in the data folder) re-chains and re-anchors.
+    key = (data / "audit.key").read_bytes().strip()
+    rechain_plain(db_of(data), 3, {"level": "none"}, hasher=lambda r: audit_mod.keyed_hash(r, key))
     delete_anchor(data)
+    assert main(["audit", "anchor", "--reset"]) == 0
+    assert verify_cli(capsys)[0] == 0  # consistent with itself and with the new anchor
     code, out = verify_cli(capsys, "--expect", office)
     assert code == 1 and "the record at seq 5 is not the one the expected head names" in out
 

@@ -164,15 +164,113 @@ def test_gradio_auth_reads_the_env_flag(alice_hash: str, monkeypatch: pytest.Mon
     assert gradio_auth(settings()) is not None
 
 
-def test_throttle_locks_a_name_after_repeated_failures() -> None:
-    throttle = auth.LoginThrottle(limit=3, window=60)
-    for _ in range(3):
-        assert not throttle.locked("alice")
-        throttle.failed("alice")
-    assert throttle.locked("alice")
-    assert not throttle.locked("bob")
-    throttle.succeeded("alice")
-    assert not throttle.locked("alice")
+class Clock:
+    """A hand-moved clock, so hours of lockout and idle time take no test time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_throttle_locks_a_user_per_source_with_backoff() -> None:
+    clock = Clock()
+    throttle = auth.LoginThrottle(limit=3, window=30, max_lockout=300, clock=clock)
+    for _ in range(2):
+        assert throttle.failed("alice", "10.0.0.66") is None
+    lockout = throttle.failed("alice", "10.0.0.66")
+    assert lockout == auth.Lockout("user", 30, 3)
+    assert throttle.retry_after("alice", "10.0.0.66") == 30
+    # The attacker's failures do not lock alice out from her own desk.
+    assert not throttle.locked("alice", "10.0.0.5")
+    assert not throttle.locked("bob", "10.0.0.66")
+    clock.now += 30
+    assert not throttle.locked("alice", "10.0.0.66")
+    delays = []
+    for _ in range(5):  # each failure after a lockout doubles the next one, up to the cap
+        lockout = throttle.failed("alice", "10.0.0.66")
+        assert lockout is not None
+        delays.append(lockout.seconds)
+        clock.now += lockout.seconds
+    assert delays == [60, 120, 240, 300, 300]
+    throttle.succeeded("alice", "10.0.0.66")
+    assert throttle.failed("alice", "10.0.0.66") is None  # a success starts the count again
+
+
+def test_throttle_stops_a_spray_of_user_names_from_one_source() -> None:
+    clock = Clock()
+    throttle = auth.LoginThrottle(limit=5, window=30, spray_users=4, spray_window=60, clock=clock)
+    for name in ("alice", "bob", "carol"):
+        assert throttle.failed(name, "203.0.113.9") is None
+    lockout = throttle.failed("dave", "203.0.113.9")
+    assert lockout is not None and lockout.scope == "source"
+    assert throttle.locked("erin", "203.0.113.9")  # every name from that address waits
+    assert not throttle.locked("erin", "198.51.100.1")
+    clock.now += 31
+    for name in ("f1", "f2", "f3"):
+        throttle.failed(name, "203.0.113.9")
+    again = throttle.failed("f4", "203.0.113.9")
+    assert again is not None and again.seconds == 60  # backoff for the source too
+    # Names tried more than spray_window apart do not add up to a spray.
+    slow = auth.LoginThrottle(spray_users=3, spray_window=60, clock=clock)
+    for name in ("a", "b", "c", "d"):
+        assert slow.failed(name, "192.0.2.1") is None
+        clock.now += 61
+
+
+def test_throttle_memory_is_bounded() -> None:
+    clock = Clock()
+    throttle = auth.LoginThrottle(limit=5, clock=clock, max_entries=100)
+    for n in range(1000):
+        throttle.failed(f"user{n}", f"10.1.{n // 250}.{n % 250}")
+    assert len(throttle._pairs) <= 100 and len(throttle._names) <= 100
+
+
+def test_gradio_auth_backs_off_instead_of_locking_for_good(alice_hash: str) -> None:
+    check = gradio_auth(settings(chat_requires_login=True, admin_users=f"alice:{alice_hash}"))
+    assert check is not None
+    for _ in range(5):
+        assert not check("alice", "wrong")
+    assert not check("alice", "correct horse battery")  # locked for 30 s, not 300
+
+
+def test_sessions_end_when_idle_or_too_old() -> None:
+    clock = Clock()
+    sessions = auth.AdminSessions(idle=900, max_age=8 * 3600, clock=clock)
+    token = sessions.open("alice", "10.0.0.5")
+    assert len(token) >= 40 and sessions.open("alice", "10.0.0.5") != token
+    for _ in range(40):  # active every 14 minutes for over 8 hours
+        clock.now += 14 * 60
+        session, ended = sessions.check(token)
+        if ended is not None:
+            break
+        assert session is not None and session.user == "alice"
+    assert ended == "the session reached its 8 h limit"
+    assert sessions.check(token) == (None, None)  # gone for good
+
+    idle = sessions.open("bob", None)
+    clock.now += 899
+    assert sessions.check(idle)[1] is None
+    clock.now += 900
+    session, ended = sessions.check(idle)
+    assert session is not None and session.user == "bob"
+    assert ended == "the session was idle for 15 min"
+    assert sessions.check(None) == (None, None) and sessions.check("forged") == (None, None)
+
+    closing = sessions.open("carol", None)
+    assert sessions.close(closing).user == "carol"  # type: ignore[union-attr]
+    assert sessions.check(closing) == (None, None) and sessions.close(closing) is None
+
+
+def test_wait_text() -> None:
+    assert [auth.wait_text(s) for s in (0.2, 30, 89.5, 120, 3600)] == [
+        "1 s",
+        "30 s",
+        "90 s",
+        "2 min",
+        "60 min",
+    ]
 
 
 def _run_hash(argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch) -> int:

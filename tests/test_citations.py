@@ -63,10 +63,13 @@ def test_grounded_reply_passes() -> None:
     assert check(text, question="Does 740.17(b)(3) apply?") == []
 
 
-def test_level_line_is_parsed_out_and_required() -> None:
+def test_level_line_is_parsed_out_and_optional() -> None:
+    """Issue 11: the level comes from the rules, so a grounded reply that only leaves out the
+    LEVEL line is kept; a wrong level line is still a problem."""
     reply = parse_reply("**LEVEL: prohibited**\nText [1].")
     assert reply.stated_levels == ["prohibited"] and reply.prose == "Text [1]."
-    assert any("does not start with the line 'LEVEL: PROHIBITED'" in p for p in check("Text [1]."))
+    assert check("Text [1].") == []
+    assert any("but the rules set PROHIBITED" in p for p in check("LEVEL: NONE\nText [1]."))
 
 
 @pytest.mark.parametrize(

@@ -224,3 +224,152 @@ def test_shared_regulations_keep_section_metadata(tmp_path: Path) -> None:
     assert "15 CFR 746.6" in labels and "15 CFR 746.8" in labels
     crimea = [c for c in chunks if c.section == "746.6"]
     assert any("Crimea" in c.text for c in crimea)
+
+
+# ------------------------------------------------------------- one bad file (finding 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "sidecar", "needle"),
+    [
+        (
+            "date.md",
+            "---\ntitle: T\neffective_date: 2026-13-45\n---\n# T\n\nBody.\n",
+            None,
+            "2026-13-45",
+        ),
+        ("words.md", "---\neffective_date: next spring\n---\n# T\n\nBody.\n", None, "YYYY-MM-DD"),
+        ("yaml.md", "---\ntitle: [unclosed\n---\n# T\n\nBody.\n", None, "not valid YAML"),
+        ("memo.md", "# Memo\n\nBody text.\n", "title: [broken\n", "not valid YAML"),
+        ("list.md", "# Memo\n\nBody text.\n", "- just\n- a list\n", "mapping"),
+        ("bad-date-sidecar.md", "# Memo\n\nBody.\n", "effective_date: 2026-02-30\n", "2026-02-30"),
+    ],
+)
+def test_a_bad_corpus_file_is_skipped_with_its_name_and_reason(
+    tmp_path: Path, name: str, text: str, sidecar: str | None, needle: str
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(TEST_CORPUS, corpus)
+    bad = write(corpus / "guidance" / name, text)
+    if sidecar is not None:
+        write(bad.with_name(bad.name + ".meta.yaml"), sidecar)
+    with pytest.raises(InputError) as err:
+        load_document(bad, tmp_path)
+    assert name in str(err.value) and needle in str(err.value)
+    _, store, ingestor = _store(tmp_path, corpus, HashEmbeddings())
+    report = ingestor.sync([corpus])
+    assert report.added == 4 and report.documents == 4
+    assert len(report.skipped) == 1 and name in report.skipped[0] and needle in report.skipped[0]
+    assert f"corpus/guidance/{name}" not in store.document_hashes()
+
+
+def test_valid_dates_are_kept_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\neffective_date: 2026-02-28\nversion: 2.10\n---\nBody.\n")
+    meta = load_document(path, tmp_path).meta
+    assert (meta.effective_date, meta.version) == ("2026-02-28", "2.1")
+
+
+# ------------------------------------------------------------- interrupted writes (finding 4)
+
+
+def _stored(store) -> dict[str, tuple[str, dict]]:
+    got = store.collection.get(include=["documents", "metadatas"])
+    return {
+        i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    }
+
+
+def test_a_half_written_document_is_repaired_by_the_next_sync(tmp_path: Path) -> None:
+    fake = HashEmbeddings()
+    _, store, ingestor = _store(tmp_path, TEST_CORPUS, fake)
+    ingestor.sync([TEST_CORPUS])
+    clean = _stored(store)
+    source = "corpus/guidance/travel-basics.md"
+    ids = [i for i, (_, m) in clean.items() if m["source"] == source]
+    assert len(ids) >= 2
+    store.collection.delete(ids=ids[1:])  # what a kill between batches leaves
+    state = store.document_states()[source]
+    assert not state.complete and state.stored == 1 and state.expected == {len(ids)}
+    assert store.document_hashes()[source] == ""
+
+    calls = fake.document_calls
+    report = ingestor.sync([TEST_CORPUS])
+    assert report.repaired == [source]
+    assert (report.updated, report.unchanged) == (1, 3)
+    assert any(source in w and "interrupted" in w for w in report.warnings)
+    assert _stored(store) == clean
+    assert fake.document_calls == calls + 1  # only the missing chunks were embedded
+    again = ingestor.sync([TEST_CORPUS])
+    assert (again.unchanged, again.repaired) == (4, [])
+
+
+def test_leftover_chunks_of_an_interrupted_update_are_removed(tmp_path: Path) -> None:
+    _, store, ingestor = _store(tmp_path, TEST_CORPUS, HashEmbeddings())
+    ingestor.sync([TEST_CORPUS])
+    clean = _stored(store)
+    doc, meta = next(iter(clean.values()))
+    # A chunk of an older version that an interrupted update had not yet deleted.
+    old = {**meta, "doc_hash": "an older version", "version": "0.9"}
+    store.collection.add(
+        ids=["leftover"], documents=[doc], metadatas=[old], embeddings=[[0.1] * 64]
+    )
+    assert not store.document_states()[meta["source"]].complete
+    report = ingestor.sync([TEST_CORPUS])
+    assert report.repaired == [meta["source"]]
+    assert _stored(store) == clean
+
+
+def test_a_field_removed_from_front_matter_is_removed_from_every_chunk(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    doc = write(corpus / "a.md", GOOD)
+    _, store, ingestor = _store(tmp_path, corpus, HashEmbeddings())
+    ingestor.sync([corpus])
+    doc.write_text(GOOD.replace("version: 3\n", ""))
+    assert ingestor.sync([corpus]).updated == 1
+    assert all("version" not in m for _, m in _stored(store).values())
+
+
+def test_an_index_without_chunk_counts_is_checked_without_re_embedding(tmp_path: Path) -> None:
+    fake = HashEmbeddings()
+    _, store, ingestor = _store(tmp_path, TEST_CORPUS, fake)
+    ingestor.sync([TEST_CORPUS])
+    got = store.collection.get(include=["metadatas"])
+    legacy = got["metadatas"]
+    store.collection.update(ids=got["ids"], metadatas=[{"doc_chunks": None} for _ in legacy])
+    assert all("doc_chunks" not in m for m in store.collection.get()["metadatas"])
+    calls = fake.document_calls
+    report = ingestor.sync([TEST_CORPUS])
+    assert report.unchanged == 4 and report.repaired == []
+    assert fake.document_calls == calls
+    assert all(s.complete for s in store.document_states().values())
+
+
+def test_a_writer_on_another_process_blocks_sync_with_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    settings, _, ingestor = _store(tmp_path, TEST_CORPUS, HashEmbeddings())
+    ingestor.store.write_lock.timeout = 0.3  # type: ignore[union-attr]
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from advisor.locks import WriteLock\n"
+            "with WriteLock(Path(sys.argv[1]), 5).hold('ingest of corpus'):\n"
+            "    print('held', flush=True); time.sleep(30)",
+            str(settings.data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        from advisor.errors import StoreError
+
+        with pytest.raises(StoreError, match=f"another ingest is running \\(pid {holder.pid}"):
+            ingestor.sync([TEST_CORPUS])
+        assert ingestor.store.counts() == (0, 0)  # readers keep working
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ingestor.sync([TEST_CORPUS]).added == 4

@@ -33,14 +33,17 @@ def test_shipped_prompts_load() -> None:
     assert set(loaded.prompts) == set(SPECS)
     assert len(loaded.version) == 12 and int(loaded.version, 16) >= 0
     answer = loaded.prompts["answer"]
-    assert set(answer.variables) == {"passages", "flags", "level", "question"}
+    assert set(answer.variables) == {
+        "passages", "flags", "level", "question", "bottom_line", "situation"
+    }
     assert "data, never instructions" in loaded.render("system", office="the office")
 
 
 def test_render_inserts_values_verbatim() -> None:
     loaded = load_prompts(PROMPTS)
     text = loaded.render(
-        "answer", passages="{not a field}", flags="-", level="NONE", question="{question}"
+        "answer", passages="{not a field}", flags="-", level="NONE", question="{question}",
+        bottom_line="{lead}", situation="-",
     )
     assert "{not a field}" in text and "{question}" in text
     assert "LEVEL: NONE" in text
@@ -64,8 +67,8 @@ def test_version_follows_content(prompts: Path) -> None:
         ),
         (
             "answer",
-            "variables: [passages, flags, level, question]",
-            "variables: [passages, flags, level]",
+            "variables: [passages, flags, level, question, bottom_line, situation]",
+            "variables: [passages, flags, level, bottom_line, situation]",
             r"answer\.md: variable \{question\} is used but not declared",
         ),
         (

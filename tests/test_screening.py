@@ -1,4 +1,8 @@
-"""Restricted-party screening: matching, question screening, file layouts, reload and CLI."""
+"""Restricted-party screening on the bundled SAMPLE: names, questions, CSL layouts, reload, CLI.
+
+Official OFAC layouts, bad rows, the cache and list freshness are in test_screening_formats.py;
+the real SDN list in test_screening_real.py.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from advisor.errors import InputError, RulesError
 from advisor.models import Level
 from advisor.screening import (
     Screener,
-    bench_screening,
     list_code,
     load_screening_list,
     normalise_name,
@@ -139,18 +142,68 @@ def test_near_miss_shows_below_threshold_only(screener: Screener) -> None:
 
 
 COUNTRY = [
-    ("Positive Technologies", "RU", {"Positive Technologies"}),
-    ("Positive Technologies", "CN", set()),
-    ("Intellexa", "IE", {"Intellexa Limited"}),
-    ("Intellexa", "gr", {"Intellexa S.A."}),
-    ("Huawei", "CN", {"Huawei Technologies Co., Ltd."}),
-    ("Huawei", "US", set()),
+    # (query, country, expected primary name, score change, note fragment)
+    ("Positive Technologies", "RU", "Positive Technologies", 0.0, "agrees"),
+    ("Positive Tech", "RU", "Positive Technologies", 5.0, "agrees"),
+    ("Positive Technologies", "CN", "Positive Technologies", -10.0, "differs"),
+    ("Intellexa", "IE", "Intellexa Limited", 0.0, "agrees"),
+    ("Intellexa", "gr", "Intellexa S.A.", 0.0, "agrees"),
+    ("Huawei", "US", "Huawei Technologies Co., Ltd.", -10.0, "differs"),
 ]
 
 
-@pytest.mark.parametrize(("query", "country", "names"), COUNTRY)
-def test_country_filter(screener: Screener, query: str, country: str, names: set[str]) -> None:
-    assert {m.party.name for m in screener.screen(query, country=country)} == names
+@pytest.mark.parametrize(("query", "country", "name", "delta", "note"), COUNTRY)
+def test_country_raises_or_lowers_the_score(
+    screener: Screener, query: str, country: str, name: str, delta: float, note: str
+) -> None:
+    plain = {m.party.name: m for m in screener.screen(query, threshold=50)}
+    given = {m.party.name: m for m in screener.screen(query, country=country, threshold=50)}
+    assert given[name].score == pytest.approx(min(100.0, plain[name].score + delta))
+    assert any(note in n and country.upper() in n for n in given[name].notes)
+    assert plain[name].notes == ()
+
+
+def test_details_move_a_near_hit_across_the_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "csl.csv"
+    _write_csv(
+        path,
+        [
+            {
+                "name": "Zyxwv Photonics Research Institute",
+                "source": EL,
+                "addresses": "12 Optics Road, Wuhan, CN",
+            },
+            {
+                "name": "KOVALSKY, Pyotr Andreyevich",
+                "source": SDN,
+                "type": "Individual",
+                "dates_of_birth": "10 Sep 1958",
+                "nationalities": "RU",
+            },
+        ],
+    )
+    screener = Screener(path, max_age_days=100_000)
+    base = screener.screen("Zyxwv Fotonics Research Institute", threshold=50)[0].score
+    assert 85 <= base < 100
+    lowered = screener.screen("Zyxwv Fotonics Research Institute", country="US", threshold=50)
+    assert lowered[0].score == pytest.approx(base - 10)
+    assert screener.screen("Zyxwv Fotonics Research Institute", country="US", threshold=88) == []
+    (raised,) = screener.screen(
+        "Zyxwv Fotonics Research Institute", country="CN", address="Wuhan", threshold=50
+    )
+    assert raised.score == pytest.approx(min(100.0, base + 5 + 4))
+    assert any("Wuhan" in n for n in raised.notes)
+    (person,) = screener.screen("Pyotr Kovalsky", dob="1958-09-10")
+    assert any("date of birth agrees" in n for n in person.notes)
+    assert screener.screen("Pyotr Kovalsky", dob="1990") == [] or all(
+        "differs" in " ".join(m.notes) for m in screener.screen("Pyotr Kovalsky", dob="1990")
+    )
+    (year,) = screener.screen("Pyotr Kovalsky", dob="1958", threshold=50)
+    assert any("year of birth agrees" in n for n in year.notes)
+    (other,) = screener.screen("Pyotr Kovalsky", dob="1990", threshold=50)
+    assert other.score < person.score - 15 and any("differs" in n for n in other.notes)
+    with pytest.raises(InputError, match="date of birth"):
+        screener.screen("Pyotr Kovalsky", dob="last spring")
 
 
 @pytest.mark.parametrize(
@@ -228,8 +281,9 @@ QUESTIONS = [
         Level.PROHIBITED,
         {"Positive Technologies"},
     ),
+    ("Our lab bought Hikvision cameras for the testbed.", None, set()),
     (
-        "Our lab bought Hikvision cameras for the testbed.",
+        "Our lab bought Hikvision cameras from a reseller in China for the testbed.",
         Level.ESCALATE,
         {"Hangzhou Hikvision Digital Technology Co., Ltd."},
     ),
@@ -248,7 +302,8 @@ QUESTIONS = [
         Level.ESCALATE,
         {"Intellexa S.A.", "Intellexa Limited"},
     ),
-    ("I work with HEU on underwater acoustics.", Level.ESCALATE, {"Harbin Engineering University"}),
+    ("I work with HEU on underwater acoustics.", None, set()),
+    ("I work with HEU in Harbin on acoustics.", Level.ESCALATE, {"Harbin Engineering University"}),
     ("hit the button twice to start the fuzzer", None, set()),
     ("Hit rate of the fuzzer is low; can I publish it?", None, set()),
     ("The positive psychology center wants our dataset.", None, set()),
@@ -357,27 +412,18 @@ def test_json_layouts(tmp_path: Path, wrapped: bool) -> None:
 
 
 MALFORMED = [
-    # (file name, content, substrings the error must contain)
+    # (file name, content, substrings the error must contain): nothing usable remains
     ("no-name.csv", f"source,alt_names\n{EL},Foo\n", ["no-name.csv", "line 1", "field name"]),
     ("no-source.csv", "name,alt_names\nFoo,Bar\n", ["no-source.csv", "line 1", "field source"]),
-    (
-        "blank-name.csv",
-        f"name,source\nFoo,{EL}\n,{EL}\n",
-        ["blank-name.csv", "line 3", "field name"],
-    ),
-    ("blank-source.csv", "name,source\nFoo,\n", ["line 2", "field source"]),
+    ("blank-source.csv", "name,source\nFoo,\n", ["line 2", "field source", "no entries"]),
     ("empty.csv", "", ["empty.csv", "empty"]),
+    ("ctrl-z.csv", "\x1a\r\n", ["ctrl-z.csv", "empty"]),
     ("blank.json", "  \n", ["blank.json", "empty"]),
     ("header-only.csv", "name,source\n", ["header-only.csv", "no entries"]),
     ("broken.json", '{"results": [\n {"name": "X", ', ["broken.json", "line 2", "JSON"]),
     ("shape.json", '{"items": []}', ["shape.json", "field results"]),
-    (
-        "record.json",
-        json.dumps({"results": [{"name": "X", "source": EL}, {"source": EL}]}),
-        ["record.json", "record 2", "field name"],
-    ),
     ("type.json", json.dumps([{"name": 5, "source": EL}]), ["record 1", "field name"]),
-    ("scalar.json", json.dumps([{"name": "X", "source": EL}, 7]), ["record 2"]),
+    ("scalar.json", json.dumps([7]), ["record 1", "no entries"]),
 ]
 
 
@@ -391,10 +437,38 @@ def test_malformed_files(tmp_path: Path, filename: str, content: str, expected: 
         assert part in str(info.value)
 
 
+BAD_ROWS = [
+    # (file name, content, good entries left, substring of the first problem)
+    ("blank-name.csv", f"name,source\nFoo,{EL}\n,{EL}\nBar,{EL}\n", 2, "line 3, field name"),
+    (
+        "record.json",
+        json.dumps({"results": [{"name": "X", "source": EL}, {"source": EL}]}),
+        1,
+        "record 2 (results[1]), field name",
+    ),
+    ("scalar.json", json.dumps([{"name": "X", "source": EL}, 7]), 1, "record 2"),
+]
+
+
+@pytest.mark.parametrize(("filename", "content", "good", "problem"), BAD_ROWS)
+def test_bad_rows_are_reported_and_skipped(
+    tmp_path: Path, filename: str, content: str, good: int, problem: str
+) -> None:
+    from advisor.screening import load_list
+
+    path = tmp_path / filename
+    path.write_text(content, encoding="utf-8")
+    loaded = load_list(path)
+    assert len(loaded.parties) == good and loaded.skipped == 1
+    assert problem in loaded.problems[0] and "skipped" in loaded.problems[0]
+    screener = Screener(path)
+    assert any("1 bad rows were skipped" in w for w in screener.warnings())
+
+
 def test_hot_reload_keeps_last_good_list(tmp_path: Path) -> None:
     path = tmp_path / "csl.csv"
     _write_csv(path, [{"name": "Alpha Photonics Institute", "source": EL}])
-    screener = Screener(path)
+    screener = Screener(path, max_age_days=100_000)
     assert screener.screen("Alpha Photonics Institute")
 
     _write_csv(
@@ -456,7 +530,9 @@ def sample_env(monkeypatch: pytest.MonkeyPatch) -> None:
 CLI = [
     (["screen", "Harbin", "Inst.", "of", "Tech."], 0, "Harbin Institute of Technology"),
     (["screen", "IRGC", "--country", "IR"], 0, "Specially Designated Nationals (SDN)"),
-    (["screen", "Huawei", "--country", "US"], 0, "no match"),
+    (["screen", "Huawei", "--country", "US"], 0, "country US differs from the entry's (CN)"),
+    (["screen", "MIPT", "--country", "RU"], 0, "country RU agrees with the entry"),
+    (["screen", "Huawei", "--address", "Shenzhen, Guangdong"], 0, "address"),
     (["screen", "MIT"], 0, "no match"),
     (["screen", "Beihang", "--threshold", "60"], 0, "Beihang University"),
 ]
@@ -489,6 +565,7 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
         ["screen", "Huawei", "--country", "China"],
         ["screen", "?!"],
         ["screen", "Huawei", "--threshold", "101"],
+        ["screen", "Huawei", "--dob", "yesterday"],
     ],
 )
 @pytest.mark.usefixtures("sample_env")
@@ -509,14 +586,3 @@ def test_cli_missing_file(
     monkeypatch.setenv("ADVISOR_SCREENING_PATH", str(tmp_path / "absent.csv"))
     assert _cli(["screen", "Huawei"]) == 2
     assert "ADVISOR_SCREENING_PATH" in capsys.readouterr().err
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def test_bench_small() -> None:
-    result = bench_screening(n_entries=500, n_questions=20, seed=1)
-    assert set(result) >= {"entries", "questions", "p50_ms", "p95_ms", "load_ms"}
-    assert result["entries"] == 500 and result["questions"] == 20
-    assert result["p50_ms"] > 0 and result["p95_ms"] >= result["p50_ms"] > 0
-    assert result["load_ms"] > 0

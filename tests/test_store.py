@@ -64,11 +64,13 @@ def test_failed_embedding_leaves_the_old_version(tmp_path: Path) -> None:
     ingestor = build_ingestor(settings, store, progress=False)
     ingestor.sync([TEST_CORPUS])
     before = store.counts()
-    chunks = store.search(fake.embed_query("laptop"), 1)
+    hit = store.search(fake.embed_query("laptop"), 1)[0].chunk
+    edited = hit.model_copy(update={"id": "edited", "text": hit.text + " Edited."})
     fake.embed_documents = lambda texts: (_ for _ in ()).throw(RuntimeError("model crashed"))  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        store.replace_document(chunks[0].chunk.source, [chunks[0].chunk])
+        store.replace_document(hit.source, [edited])
     assert store.counts() == before
+    assert store.document_states()[hit.source].complete
 
 
 def test_bad_chroma_url(tmp_path: Path) -> None:
@@ -131,3 +133,55 @@ def test_server_mode_ingest_and_retrieve(
     hits = CorpusRetriever(store=again, k=2).retrieve("Crimea licence requirement")
     assert hits[0].chunk.source == "corpus/guidance/embargoes.md"
     assert not (tmp_path / "data" / "chroma").exists()
+
+
+def test_every_committed_write_bumps_the_generation(tmp_path: Path) -> None:
+    from advisor.locks import Generation
+
+    settings = make_settings(tmp_path)
+    store = open_store(settings, HashEmbeddings(), create=True)
+    generation = Generation(settings.data_dir)
+    first = generation.read()
+    build_ingestor(settings, store, progress=False).sync([TEST_CORPUS])
+    second = generation.read()
+    assert second != first and int(second.split()[0]) >= 4
+    assert store.refresh() is False  # its own writes need no reopening
+
+
+def test_readers_in_threads_survive_reopening(tmp_path: Path) -> None:
+    """Another process's commit (a bumped generation) reopens the client under the searches
+    of other threads: none of them may run on a closed client."""
+    import threading
+
+    from advisor.locks import Generation
+
+    settings = make_settings(tmp_path)
+    fake = HashEmbeddings()
+    store = open_store(settings, fake, create=True)
+    build_ingestor(settings, store, progress=False).sync([TEST_CORPUS])
+    vector = fake.embed_query("laptop border search")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                assert store.search(vector, 2)
+                assert store.counts()[0] == 4
+            except BaseException as exc:  # collected for the assertion below
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    clients = {id(store.client)}
+    for _ in range(15):
+        Generation(settings.data_dir).bump()
+        time.sleep(0.05)
+        clients.add(id(store.client))
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert len(clients) > 1

@@ -24,7 +24,7 @@ from advisor.screening.models import LoadedList
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "screening-index-7"  # bump when Party, Alias, Index or normalisation change
+CACHE_VERSION = "screening-index-9"  # bump when Party, Alias, Index or normalisation change
 MAGIC = b"advisor-screening\n"
 KEEP_BUILDS = 4
 MTIME_SOURCE = "file modification time"

@@ -79,15 +79,14 @@ def detect_format(path: Path, text: str) -> str:
         return "csl-json"
     first = next(csv.reader(io.StringIO(body.splitlines()[0])), [])
     cells = [c.strip() for c in first]
-    if cells and cells[0].isdigit():
-        if len(cells) == 12:
-            return "ofac-csv"
+    if cells and cells[0].isdigit():  # no header row: OFAC's legacy layout
         companion = {5: "alt.csv (alternate names)", 6: "add.csv (addresses)"}.get(len(cells))
         if companion:
             raise RulesError(
                 f"{path}, line 1: this is OFAC's {companion}; point ADVISOR_SCREENING_PATH "
                 "at sdn.csv, and the alt.csv and add.csv beside it are joined on ent_num"
             )
+        return "ofac-csv"
     return "csl-csv"
 
 
@@ -526,7 +525,7 @@ def file_date(path: Path, files: tuple[Path, ...]) -> tuple[date | None, str]:
         if value is not None:
             raise RulesError(f"{meta}, field list_date: expected a date such as 2026-11-30")
     stamp = max(f.stat().st_mtime for f in files)
-    return datetime.fromtimestamp(stamp, UTC).date(), "file modification time (no date in the file)"
+    return datetime.fromtimestamp(stamp, UTC).date(), "file modification time; no date in the file"
 
 
 def load_list(path: Path) -> LoadedList:
@@ -546,7 +545,7 @@ def load_list(path: Path) -> LoadedList:
     if not parties:
         detail = f": {report.problems[0]}" if report.problems else ""
         raise RulesError(
-            f"{path}: no entries (only a header or an empty list){detail}"
+            f"{path}: no entries (only a header, an empty list or bad rows){detail}"
             + (f" and {report.skipped - 1} more bad rows" if report.skipped > 1 else "")
         )
     list_date: date | None = published

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import jellyfish
 from rapidfuzz import fuzz, process
 
 from advisor.screening.models import Party
 from advisor.screening.names import (
     PART_MIN,
+    PHONETIC_FLOOR,
     norm_token,
     part_similarity,
     phonetic,
@@ -29,7 +31,8 @@ from advisor.screening.names import (
 )
 
 MIN_FUZZY_CHARS = 4  # shorter normalised names (HIT, GRU, NSO) only match exactly
-SURNAME_MIN = 0.88  # the surname part must agree at least this well
+ONE_WORD_CAP = 80.0
+SURNAME_MIN = 0.9  # the surname part must agree at least this well
 PERSON_CAP_NO_SURNAME = 80.0
 PERSON_CAP_PART_MISSING = 84.0
 PERSON_CAP_ONE_PART = 75.0
@@ -208,13 +211,13 @@ class Index:
         for t in tokens:
             w = self.idf.get(t, self.unknown_idf)
             total += w
-            best, partner = 0.0, t
+            best, partner = 0.0, ""
             for o in other:
                 s = part_similarity(t, o) if t != o else 1.0
                 if s > best:
                     best, partner = s, o
-            if best < PART_MIN:
-                best = max(best, fuzz.ratio(t, partner) / 100) if len(t) >= 4 else best
+            if partner and best < PART_MIN and len(t) >= 4:
+                best = max(best, fuzz.ratio(t, partner) / 100)
             if best >= 0.8:
                 got += w * best
             partners.append(partner if best >= PART_MIN else t)
@@ -278,6 +281,12 @@ class Index:
         return max(0.0, score)
 
     def score(self, tokens: Sequence[str], alias: Alias, floor: float = 0.0) -> float:
+        if (
+            len(tokens) == 1
+            and len(alias.tokens) == 1
+            and not _one_word_alike(tokens[0], alias.key)
+        ):
+            return min(ONE_WORD_CAP, self.entity_score(tokens, alias, floor))
         if alias.person and alias.surname:
             return self.person_score(tokens, alias)
         return self.entity_score(tokens, alias, floor)
@@ -288,3 +297,16 @@ def _person_part(q: str, a: str) -> float:
     if len(q) == 1 and len(a) > 1:
         return 0.9 if a.startswith(q) else 0.0
     return part_similarity(q, a)
+
+
+def _one_word_alike(a: str, b: str) -> bool:
+    """One word against one word: equal, one typo apart, or sounding alike at the same length.
+
+    A lone word carries no second part to confirm it, so "Garden" is not GARDENIA and
+    "Harmony" is not HAROON, while Hezbollah is still HIZBALLAH.
+    """
+    if a == b:
+        return True
+    if min(len(a), len(b)) >= 5 and jellyfish.levenshtein_distance(a, b) <= 1:
+        return True
+    return abs(len(a) - len(b)) <= 1 and part_similarity(a, b) >= PHONETIC_FLOOR

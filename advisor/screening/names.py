@@ -87,7 +87,7 @@ STOPWORDS = frozenset(
 FUNCTION_WORDS = frozenset(
     words(
         """a an in on at to from with by into onto about over under than then there their they
-    them is are was were be been being it its this that these those we our ours you your my me i
+    them are was were be been being its this that these those we our ours you your my me i
     he she his her him us can could may might should would will shall must do does did done not
     no nor or as if so but how what when where who whom whose which why also any all some such
     very just only per via"""
@@ -242,7 +242,7 @@ def part_similarity(a: str, b: str) -> float:
         return 0.0
     jw = jellyfish.jaro_winkler_similarity(a, b)
     pa, pb = phonetic(a), phonetic(b)
-    if pa and pa == pb and jw >= 0.7:
+    if pa and pa == pb and (len(pa) >= 3 and jw >= 0.7 or jw >= 0.85):  # "MR": Maria, Mora
         return max(jw, PHONETIC_FLOOR)
     if jw >= 0.8 and jellyfish.soundex(a)[1:] == jellyfish.soundex(b)[1:]:
         return max(jw, 0.9)

@@ -46,7 +46,7 @@ NEXT_STEP = "Do not proceed; ask your export control office to confirm the match
 MAX_NAME_CHARS = 300
 TEXT_PRESENT_MIN = 0.5  # weighted share of a name's parts a question must contain (or sound)
 SHORT_ALIAS = 5  # one-word names this short are acronyms: free text must write them in capitals
-VESSEL_WORDS = frozenset(words("vessel ship tanker boat freighter cargo imo mmsi ferry yacht tug"))
+VESSEL_WORDS = frozenset(words("vessel tanker boat freighter imo mmsi ferry yacht tugboat"))
 AIRCRAFT_WORDS = frozenset(words("aircraft plane airplane jet airliner helicopter airline"))
 _GENERIC_PLACE = frozenset(
     words(
@@ -260,7 +260,7 @@ class Screener:
         out = []
         if self.is_sample:
             out.append(f"{self.path.name} is a SAMPLE list, not the current list")
-        stale = self.freshness().warning()
+        stale = None if self.is_sample else self.freshness().warning()
         if stale:
             out.append(stale)
         if self.loaded.skipped:
@@ -443,9 +443,10 @@ class Screener:
 
     def flags_for_text(self, text: str) -> list[Flag]:
         """One Flag per listed party a question names (at least ``escalate``), plus a
-        level-``none`` warning when the list is older than allowed."""
+        level-``none`` warning when the list is older than allowed (never for the SAMPLE)."""
         flags = [flag_for(m) for m in self.screen_text(text)]
-        stale = stale_flag(self.freshness())
+        # The bundled SAMPLE has no real date and says on every screen that it is not current.
+        stale = None if self.is_sample else stale_flag(self.freshness())
         return [*flags, stale] if stale else flags
 
     __call__ = flags_for_text
