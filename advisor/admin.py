@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, get_args, runtime_checkable
 
 import yaml
+from anyascii import anyascii
 from pydantic import ValidationError
 
 from advisor import evaluation as ev
@@ -175,7 +176,8 @@ def max_upload_bytes(settings: Any) -> int:
 def safe_name(filename: str) -> str:
     """A file name that is safe on disk and that a later full sync will not skip."""
     base = Path(filename.replace("\\", "/")).name
-    folded = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    # Transliterate rather than drop: "файл.md" becomes "fail.md", not ".md".
+    folded = anyascii(unicodedata.normalize("NFKC", base))
     suffix = Path(folded).suffix.lower()
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", folded[: len(folded) - len(suffix)])
     stem = re.sub(r"-{2,}", "-", stem).strip(".-_").lower()[:80] or "document"
@@ -1126,13 +1128,15 @@ def build_admin_tabs(
         if session is not None and ended is not None:
             detail = {"reason": ended, "source": session.source}
             _record(trail, "session_expired", detail, session.user)
-            raise gr.Error(f"You were logged out: {ended}. Log out, then log in again.")
+            raise gr.Error(
+                f"You were logged out: {ended}. Log out, then log in again.", print_exception=False
+            )
         return None if session is None else session.user
 
     def need(u: str | None) -> str:
         who = signed_in(u)
         if not who:
-            raise gr.Error("Log in first: this session is not logged in.")
+            raise gr.Error("Log in first: this session is not logged in.", print_exception=False)
         return who
 
     def login_form(prefix: str) -> tuple[Any, ...]:

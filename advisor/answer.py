@@ -212,12 +212,28 @@ _BOILERPLATE_START = re.compile(
 )
 _FIELD = re.compile(r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$")
 _VERDICT_WORDS = re.compile(
-    r"(?i)\b(?:is not subject|are not subject|not subject to|no licen[cs]e|does not need|do not need|"
+    r"(?i)\b(?:is not subject|are not subject|not subject to|no licen[cs]e|does not need|"
+    r"do not need|"
     r"is not an export|is not a deemed export|is a deemed export|requires? a licen[cs]e|licen[cs]e "
     r"is required|is prohibited|are prohibited|is allowed|are allowed|is authori[sz]ed|are "
     r"authori[sz]ed|is exempt|are exempt|may not|must not|counts as|does not count)\b"
 )
 _UNITS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
+
+
+_CLAIM = re.compile(
+    r"(?i)\b(?:approved|cleared|authori[sz]ed by (?:the )?advisor|is allowed|are allowed|"
+    r"no licen[cs]e (?:is )?(?:needed|required)|safe to (?:ship|send|share|export)|"
+    r"level\s*[:=]?\s*(?:none|review)|no escalation)\b"
+)
+
+
+def quoted(statement: str, level: Level) -> str:
+    """Corpus text is data: a passage that claims approval or a level is shown as a quote,
+    never as the advisor's own finding, when the rules set a stricter level."""
+    if level.rank >= Level.REVIEW.rank and _CLAIM.search(statement):
+        return f"_Quoted corpus text, not the advisor's finding:_ “{statement}”"
+    return statement
 
 
 def _usable(sentence: str) -> bool:
@@ -243,8 +259,10 @@ def statements(hit: ScoredChunk) -> list[str]:
     conclusion, so that one example's conclusion is never joined to another's setting."""
     chunk = hit.chunk
     heading = chunk.heading_path or ""
-    if _BOILERPLATE_SECTION.search(heading) or chunk.doc_type in ("template", "checklist") and (
-        _NOT_FINDINGS.search(heading) or not heading
+    if (
+        _BOILERPLATE_SECTION.search(heading)
+        or chunk.doc_type in ("template", "checklist")
+        and (_NOT_FINDINGS.search(heading) or not heading)
     ):
         return []
     if _NOT_FINDINGS.search(heading.split(">")[-1]):
@@ -400,7 +418,10 @@ class ExtractiveWriter:
         for block in (
             missing_block(request.situation, level),
             "\n".join(
-                ["**What the corpus says**", *(f"- {t} [{numbers[p]}]" for p, t in selected)]
+                [
+                    "**What the corpus says**",
+                    *(f"- {quoted(t, level)} [{numbers[p]}]" for p, t in selected),
+                ]
             )
             if selected
             else "",
@@ -442,8 +463,7 @@ class ExtractiveWriter:
             rest = [pt for pt in selected if pt != (passage, text)]
             return f"{text} [{numbers[passage]}]", rest
         return (
-            "The corpus passages retrieved for this question do not settle it; "
-            f"ask {self.office}.",
+            f"The corpus passages retrieved for this question do not settle it; ask {self.office}.",
             selected,
         )
 

@@ -18,9 +18,9 @@ from advisor.answer import (
     Shown,
     WriteRequest,
 )
+from advisor.chunking import Chunker
 from advisor.conversation import is_follow_up, near_domain, prefer_regime
 from advisor.determinations import DeterminationIndex, load_determinations
-from advisor.chunking import Chunker
 from advisor.errors import InputError, RulesError
 from advisor.escalation import Assessment, EscalationEngine
 from advisor.ingest import Ingestor
@@ -32,7 +32,6 @@ from advisor.settings import Settings, configure_offline
 from advisor.store import ChunkStore, build_embeddings, open_store
 from advisor.text import normalise
 from advisor.verdict import BottomLine, compose
-
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +150,20 @@ class Advisor:
                 assessment.level,
                 assessment.situation.jurisdictions,
             )
-        level = Level.highest([assessment.level, match.determination.level]) if match else (
-            assessment.level
+        level = (
+            Level.highest([assessment.level, match.determination.level])
+            if match
+            else (assessment.level)
         )
         lead = compose(asked, level, assessment.flags, assessment.situation, match)
         return level, lead
 
     def _parts(
-        self, asked: str, assessment: Assessment, hits: list[ScoredChunk], in_scope: bool,
+        self,
+        asked: str,
+        assessment: Assessment,
+        hits: list[ScoredChunk],
+        in_scope: bool,
         request_extra: tuple[Level, BottomLine, list[float]],
     ) -> tuple[Iterator[str | Shown | Draft], list[ScoredChunk]]:
         level, lead, vector = request_extra
@@ -168,7 +173,12 @@ class Advisor:
         usable = prefer_regime(usable, assessment.situation.jurisdictions)
         support = self._flag_support(assessment.flags, usable)
         request = WriteRequest(
-            asked, usable, assessment.flags, level, vector, support,
+            asked,
+            usable,
+            assessment.flags,
+            level,
+            vector,
+            support,
             bottom_line=lead.text,
             determination=lead.determination,
             situation=assessment.situation,
@@ -192,8 +202,10 @@ class Advisor:
             if isinstance(part, Draft):
                 draft = part
             else:
-                shown = part.text if isinstance(part, Shown) else (
-                    f"{shown}\n\n{part}" if shown else part
+                shown = (
+                    part.text
+                    if isinstance(part, Shown)
+                    else (f"{shown}\n\n{part}" if shown else part)
                 )
                 yield shown
         # A writer may add flags (a model's suggestion); they can only raise the level.

@@ -19,9 +19,10 @@ _FOLLOW_START = re.compile(
     re.I,
 )
 _REFERS_BACK = re.compile(
-    r"\b(?:he|she|they|him|her|them|his|their|it|this|that|these|those|the slides|"
-    r"the code|the paper|the data|the tool|the laptop|the results|the student|the postdoc|"
-    r"the colleague|the company|the sponsor|the visitor|instead|as well|too)\b",
+    r"\b(?:he|she|they|him|them|his|their|instead|as well|too)\b|"
+    r"\b(?:it|this|that|these|those)\b(?=\s*(?:[?.!,]|$|too\b|as well\b))|"
+    r"^\W*(?:and\s+|but\s+|what about\s+)?the\s+(?:slides|code|paper|data|tool|laptop|results|"
+    r"student|postdoc|colleague|company|sponsor|visitor)\b",
     re.I,
 )
 _NEAR_DOMAIN = re.compile(
@@ -75,7 +76,9 @@ def prefer_regime(
 
     def off(hit: ScoredChunk) -> bool:
         j = hit.chunk.jurisdiction
-        if j in foreign_regime or (us_only and j.startswith("US-") and hit.chunk.doc_type != "regulation"):
+        if j in foreign_regime or (
+            us_only and j.startswith("US-") and hit.chunk.doc_type != "regulation"
+        ):
             return True
         if mine and mine <= set(_EMBARGO_NAMES):
             named = {pid for pid, rx in _EMBARGO_NAMES.items() if rx.search(hit.chunk.text)}

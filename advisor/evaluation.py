@@ -157,9 +157,7 @@ class Case(BaseModel):
     )
     out_of_scope: bool = False
     tags: list[str] = Field(default_factory=list)
-    source: str | None = Field(
-        None, description="Where a real-world question was published (URL)."
-    )
+    source: str | None = Field(None, description="Where a real-world question was published (URL).")
 
     _file: str = PrivateAttr(default="")
     _line: int | None = PrivateAttr(default=None)

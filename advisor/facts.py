@@ -149,8 +149,10 @@ def check_atom(atom: str, places: set[str], groups: set[str]) -> str | None:
         return f"{atom!r} is not a fact; write kind:name, e.g. dest_group:E:1 or item:intrusion"
     kind, name = match.groups()
     if name == "*":
-        return None if kind in FIXED or kind in PLACE_KINDS or kind == "missing" else (
-            f"unknown fact kind {kind!r}"
+        return (
+            None
+            if kind in FIXED or kind in PLACE_KINDS or kind == "missing"
+            else (f"unknown fact kind {kind!r}")
         )
     if kind in FIXED:
         return None if name in FIXED[kind] else f"unknown {kind} {name!r} in {atom!r}"

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(4000, ge=100, description="Longest question accepted.")
     history_turns: int = Field(2, ge=0, le=10, description="Earlier turns used for retrieval.")
     max_history_turns: int = Field(
-        20, ge=0, le=200, description="Earlier messages accepted with a question (the rest dropped)."
+        20, ge=0, le=200, description="Earlier messages kept with a question (older ones dropped)."
     )
     max_history_chars: int = Field(
         40_000, ge=1000, description="Longest conversation accepted with a question (characters)."

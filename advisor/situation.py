@@ -54,7 +54,9 @@ _TOPIC = (
 _PERSON_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_PERSON})\b", re.I)
 _ORG_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_ORG})\b", re.I)
 _TOPIC_AFTER = re.compile(rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+){{0,2}}(?:{_TOPIC})\b", re.I)
-_TOPIC_AFTER_NAME = re.compile(rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+)?(?:{_TOPIC})\b(?!\s+(?:in|at))", re.I)
+_TOPIC_AFTER_NAME = re.compile(
+    rf"^[\s-]*(?:'s\s+)?(?:\w+[\s-]+)?(?:{_TOPIC})\b(?!\s+(?:in|at))", re.I
+)
 _BORN_AFTER = re.compile(r"^-born\b", re.I)
 _BORN_BEFORE = re.compile(r"\b(?:born|birth|grew up)\s+(?:in|at)\s+(?:the\s+)?$", re.I)
 _NAT_BEFORE = re.compile(
@@ -81,7 +83,8 @@ _US_HERE = re.compile(
 )
 _ABROAD = re.compile(
     r"\b(?:abroad|overseas|back home|home country|remotely from|lives? in|living in|based in|"
-    r"located in|resides? in|residing in|moved (?:back )?to|stays? in|from (?:his|her|their) home)\b",
+    r"located in|resides? in|residing in|moved (?:back )?to|stays? in|"
+    r"from (?:his|her|their) home)\b",
     re.I,
 )
 _PENDING = re.compile(
@@ -151,6 +154,10 @@ class Situation(BaseModel):
     jurisdictions: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     facts: list[str] = Field(default_factory=list)
+    understood: list[str] = Field(
+        default_factory=list,
+        description='"What I understood" lines, e.g. "party: Iranian national".',
+    )
 
     def has(self, atom: str) -> bool:
         return atom in self.facts
@@ -165,8 +172,9 @@ class Situation(BaseModel):
         for party in self.parties:
             bits = []
             if party.nationalities:
-                bits.append(", ".join(place_names.get(p, p) for p in party.nationalities)
-                            + " national")
+                bits.append(
+                    ", ".join(place_names.get(p, p) for p in party.nationalities) + " national"
+                )
             if party.status:
                 bits.append(STATUSES[party.status])
             if party.kinds:
@@ -184,7 +192,9 @@ class Situation(BaseModel):
         if self.activities:
             lines.append(("activity", ", ".join(a.replace("_", " ") for a in self.activities)))
         if self.destinations:
-            lines.append(("destination", ", ".join(place_names.get(p, p) for p in self.destinations)))
+            lines.append(
+                ("destination", ", ".join(place_names.get(p, p) for p in self.destinations))
+            )
         if self.topics:
             lines.append(("topic only", ", ".join(place_names.get(p, p) for p in self.topics)))
         return lines
@@ -310,15 +320,15 @@ class SituationExtractor:
         sponsor_spans: list[tuple[int, int]],
     ) -> Party | None:
         statuses: list[str] = []
-        for status, pattern in _STATUS_RES.items():
+        for said, pattern in _STATUS_RES.items():
             for m in pattern.finditer(sentence):
                 at = offset + m.start()
                 if any(s <= at < e for s, e in sponsor_spans):
                     continue
-                if status == "permanent_resident" and _PENDING.search(sentence[: m.start()]):
+                if said == "permanent_resident" and _PENDING.search(sentence[: m.start()]):
                     statuses.append("foreign_person")
                 else:
-                    statuses.append(status)
+                    statuses.append(said)
         nats = [p.mention.id for p in placed if p.role == "nat"]
         where = [p.mention.id for p in placed if p.role == "dest"]
         foreign = bool(nats) or any(
@@ -328,9 +338,14 @@ class SituationExtractor:
         if not (person or where):
             return None
         status: Status | None = None
-        for candidate in ("us_citizen", "permanent_resident", "protected_individual"):
+        candidates: tuple[Status, ...] = (
+            "us_citizen",
+            "permanent_resident",
+            "protected_individual",
+        )
+        for candidate in candidates:
             if candidate in statuses:
-                status = candidate  # type: ignore[assignment]
+                status = candidate
                 break
         if status is None and (foreign or "foreign_person" in statuses):
             status = "foreign_person"
@@ -370,9 +385,11 @@ class SituationExtractor:
                 facts.add(f"status:{party.status}")
             if party.located:
                 facts.add(f"located:{party.located}")
-        if "status:foreign_person" in facts and any(
-            p.status in us_person for p in parties
-        ) and not any(p.status == "foreign_person" for p in parties):
+        if (
+            "status:foreign_person" in facts
+            and any(p.status in us_person for p in parties)
+            and not any(p.status == "foreign_person" for p in parties)
+        ):
             facts.discard("status:foreign_person")
         if nats and not any(p.status for p in parties):
             facts.add("status:foreign_person")
@@ -384,8 +401,12 @@ class SituationExtractor:
             and "located:abroad" not in facts
         ):
             facts.add("status:us_persons_only")
-        for kind, ids in (("dest", dests), ("nat", nats), ("topic", roles["topic"]),
-                          ("born", roles["born"])):
+        for kind, ids in (
+            ("dest", dests),
+            ("nat", nats),
+            ("topic", roles["topic"]),
+            ("born", roles["born"]),
+        ):
             for pid in ids:
                 facts.update(self._place_facts(kind, pid))
         situation = Situation(
@@ -411,8 +432,9 @@ class SituationExtractor:
             if any(f.startswith(kind + ":") for f in facts):
                 facts.add(f"{kind}:*")
         situation.items = sorted(
-            f.split(":", 1)[1] for f in facts if f.startswith("item:") and not f.endswith("*")
-            and f.split(":", 1)[1] in ITEMS
+            f.split(":", 1)[1]
+            for f in facts
+            if f.startswith("item:") and not f.endswith("*") and f.split(":", 1)[1] in ITEMS
         )
         situation.activities = sorted(
             f.split(":", 1)[1] for f in facts if f.startswith("activity:") and not f.endswith("*")
@@ -427,6 +449,8 @@ class SituationExtractor:
                 situation.parties.append(Party(text="", kinds=kinds))
         situation.jurisdictions = jurisdictions(" ".join(texts), situation)
         situation.missing = missing_facts(facts, situation)
+        names = {pid: place.name for pid, place in self.rules.places.items()}
+        situation.understood = [f"{label}: {value}" for label, value in situation.summary(names)]
         facts.update(f"missing:{m}" for m in situation.missing)
         if situation.missing:
             facts.add("missing:*")
@@ -440,8 +464,14 @@ def _merge(into: Party, other: Party) -> None:
 
 
 _CONTROLLED = {
-    "controlled_technology", "intrusion", "surveillance", "cryptanalysis", "itar",
-    "nonpublic_code", "proprietary", "encryption",
+    "controlled_technology",
+    "intrusion",
+    "surveillance",
+    "cryptanalysis",
+    "itar",
+    "nonpublic_code",
+    "proprietary",
+    "encryption",
 }
 _PUBLIC = {"published", "public_code", "fundamental_research", "educational", "ear99"}
 _GENERIC = {"software", "technology", "data"}
@@ -501,8 +531,11 @@ def missing_facts(facts: set[str], situation: Situation) -> list[str]:
         for p in situation.parties
         if p.status == "foreign_person" or (p.status is None and p.nationalities)
     ]
-    if foreigners and moving and not any(p.located for p in foreigners) and not (
-        situation.destinations
+    if (
+        foreigners
+        and moving
+        and not any(p.located for p in foreigners)
+        and not (situation.destinations)
     ):
         missing.append("recipient_location")
     if (

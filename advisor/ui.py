@@ -92,8 +92,27 @@ def badge_html(answer: Answer | None) -> str:
         f'<div id="level-status" role="status" aria-live="polite">'
         f'<span class="level-badge level-{level.value}" data-level="{level.value}" '
         f'aria-label="Escalation level: {level.value}">{level.value.upper()}</span>'
-        f"{scope}{'<ul>' + items + '</ul>' if items else ''}</div>"
+        f"{scope}{understood_html(answer)}{'<ul>' + items + '</ul>' if items else ''}</div>"
     )
+
+
+def understood_html(answer: Answer) -> str:
+    """What the advisor understood, the facts it still needs, and operational warnings."""
+    parts = []
+    lines = answer.situation.understood
+    if lines:
+        rows = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        parts.append(f'<div id="understood"><b>What I understood</b><ul>{rows}</ul></div>')
+    if answer.missing:
+        rows = "".join(f"<li>{html.escape(q)}</li>" for q in answer.missing)
+        parts.append(
+            '<div id="missing-facts"><b>To answer precisely, tell me</b> '
+            f"(reply in the chat)<ul>{rows}</ul></div>"
+        )
+    if answer.notes:
+        rows = "".join(f"<li>{html.escape(n)}</li>" for n in answer.notes)
+        parts.append(f'<div id="answer-notes" role="alert"><b>Warnings</b><ul>{rows}</ul></div>')
+    return "".join(parts)
 
 
 def sources_markdown(answer: Answer) -> str:
@@ -296,7 +315,9 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
 
     def export(answers: list[dict[str, Any]]) -> Any:
         if not answers:
-            raise gr.Error("Ask a question first: there is nothing to export yet.")
+            raise gr.Error(
+                "Ask a question first: there is nothing to export yet.", print_exception=False
+            )
         items = [Answer.model_validate(a) for a in answers]
         folder = Path(tempfile.mkdtemp(prefix="advisor-export-"))
         md = folder / "export-advisor-conversation.md"
@@ -309,7 +330,7 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
         try:
             answer = advisor.ask(question)
         except AdvisorError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(str(exc), print_exception=False) from None
         record(answer, f"api-{uuid.uuid4().hex[:12]}", request)
         return answer.model_dump(mode="json")
 

@@ -75,12 +75,13 @@ class BottomLine:
 
 
 def _verdict_of(level: Level) -> Verdict:
-    return {
+    verdicts: dict[Level, Verdict] = {
         Level.NONE: "allowed",
         Level.REVIEW: "depends",
         Level.ESCALATE: "not_allowed",
         Level.PROHIBITED: "not_allowed",
-    }[level]
+    }
+    return verdicts[level]
 
 
 def _missing_clause(situation: Situation) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,97 @@ def test_real_corpus_answers(real_advisor, question: str, level: Level, cite: st
 def test_real_corpus_out_of_scope(real_advisor) -> None:
     answer = real_advisor.ask("Which GPU should I buy for training large language models?")
     assert answer.in_scope is False and answer.citations == []
+
+
+def test_history_is_bounded(fake_advisor) -> None:
+    huge = [Turn(role="user", content="x" * 3999) for _ in range(15)]
+    with pytest.raises(InputError, match="Start a new conversation"):
+        fake_advisor.ask("and the slides?", huge)
+    many = [Turn(role="user", content=f"question {i}") for i in range(500)]
+    assert len(fake_advisor.check_history(many)) == fake_advisor.settings.max_history_turns
+
+
+def test_lone_surrogates_are_a_clear_error(fake_advisor) -> None:
+    with pytest.raises(InputError, match="invalid character"):
+        fake_advisor.ask("Can I ship it to \ud800Tehran?")
+    with pytest.raises(InputError, match="invalid character"):
+        fake_advisor.ask("and now?", [Turn(role="user", content="bad \udfff text")])
+
+
+def test_near_domain_questions_are_declined_with_a_pointer(fake_advisor) -> None:
+    answer = fake_advisor.ask("Do I need a GDPR data protection assessment for my Iran survey?")
+    assert answer.in_scope is False and answer.citations == []
+    assert "does not cover" in answer.answer
+
+
+def test_answer_carries_situation_and_missing_facts(fake_advisor) -> None:
+    answer = fake_advisor.ask("Can I send the code to my collaborator?")
+    data = json.loads(answer.model_dump_json())
+    assert {"bottom_line", "situation", "missing", "determination", "notes"} <= set(data)
+    assert data["situation"]["facts"] and data["missing"]
+    assert answer.level == Level.REVIEW
+
+
+UNRELATED = [
+    "Can I take my personal laptop to a conference in Canada?",
+    "May my Iranian postdoc see this sponsor's encryption code?",
+    "Our sponsor wants to approve every publication. Is it still fundamental research?",
+    "What does the EAR mean by published information?",
+]
+
+
+@pytest.mark.slow
+def test_unrelated_questions_in_one_chat_answer_as_alone(real_advisor) -> None:
+    alone = [real_advisor.ask(q) for q in UNRELATED]
+    history: list[Turn] = []
+    for question, single in zip(UNRELATED, alone, strict=True):
+        answer = real_advisor.ask(question, history)
+        assert (answer.level, answer.bottom_line) == (single.level, single.bottom_line)
+        history += [Turn(role="user", content=question), Turn(role="assistant", content="...")]
+
+
+@pytest.mark.slow
+def test_a_follow_up_that_answers_a_missing_fact_updates_the_answer(real_advisor) -> None:
+    first = real_advisor.ask("Can I send our source code to a collaborator in Germany?")
+    assert first.level.rank >= Level.REVIEW.rank and first.missing
+    history = [Turn(role="user", content=first.question), Turn(role="assistant", content="...")]
+    follow = real_advisor.ask("And if the code is already published on GitHub?", history)
+    assert follow.level == Level.NONE and not follow.missing
+    assert follow.bottom_line != first.bottom_line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can a green card holder on my team see our export-controlled source code?",
+        "Can I email our unpublished exploit code to a developer in Tehran?",
+        "Do I need an export licence for this?",
+        "Can I send my exploit research to a co-author in China?",
+        "Is it ok to put our crypto library on GitHub as open source?",
+    ],
+)
+def test_bottom_line_answers_cites_and_agrees_with_the_level(real_advisor, question: str) -> None:
+    from advisor.answer import markers_valid
+
+    answer = real_advisor.ask(question)
+    lead = answer.bottom_line
+    assert lead and answer.answer.splitlines()[0].endswith(lead)
+    assert markers_valid(lead, answer.citations) and "[" in lead
+    if answer.level.rank >= Level.ESCALATE.rank:
+        assert not lead.startswith("Yes") and re.search(r"(?i)\bno\b|\bnot\b|licen", lead)
+    if answer.level is Level.NONE:
+        assert not re.search(r"(?i)^(?:no\.|not without)", lead) or "need" in lead.lower()
+
+
+@pytest.mark.slow
+def test_bottom_lines_are_specific_not_fixed_per_level(real_advisor) -> None:
+    leads = {
+        real_advisor.ask(q).bottom_line
+        for q in [
+            "Can I email our unpublished exploit code to a developer in Tehran?",
+            "Can I ship our router prototype to a company in Pyongyang?",
+            "Can we sell our intrusion tooling to the police in Minsk?",
+        ]
+    }
+    assert len(leads) == 3

@@ -73,8 +73,14 @@ def test_near_domain_with_an_export_question_stays(question: str) -> None:
 
 def _hit(text: str, jurisdiction: str, doc_type: str = "guidance") -> ScoredChunk:
     chunk = Chunk(
-        id=text[:10], doc_id=text[:10], source="x.md", title="t", text=text, position=0,
-        jurisdiction=jurisdiction, doc_type=doc_type,
+        id=text[:10],
+        doc_id=text[:10],
+        source="x.md",
+        title="t",
+        text=text,
+        position=0,
+        jurisdiction=jurisdiction,
+        doc_type=doc_type,
     )
     return ScoredChunk(chunk=chunk, score=0.6)
 

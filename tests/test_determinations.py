@@ -42,7 +42,10 @@ GOOD = """determinations:
   - id: sample-entry
     topic: deemed-exports
     jurisdiction: US-EAR
-    questions: ["Can a green card holder see our code?", "is an LPR a foreign person", "does a permanent resident need a licence"]
+    questions:
+      - "Can a green card holder see our code?"
+      - "is an LPR a foreign person"
+      - "does a permanent resident need a licence"
     applies_when: {all: ["status:permanent_resident"]}
     verdict: allowed
     answer: "No licence is needed: a permanent resident is not a foreign person (15 CFR 772.1)."
@@ -91,12 +94,18 @@ def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("Can a green-card holder on my team look at our export controlled source code?",
-         "de-green-card-holder-not-foreign-person"),
-        ("is it ok to put our crypto library up on github as open source?",
-         "enc-public-open-source-crypto-not-subject"),
-        ("Our sponsor wants to approve every paper before we submit it. Does that matter?",
-         "fr-sponsor-approval-or-veto-breaks-it"),
+        (
+            "Can a green-card holder on my team look at our export controlled source code?",
+            "de-green-card-holder-not-foreign-person",
+        ),
+        (
+            "is it ok to put our crypto library up on github as open source?",
+            "enc-public-open-source-crypto-not-subject",
+        ),
+        (
+            "Our sponsor wants to approve every paper before we submit it. Does that matter?",
+            "fr-sponsor-approval-or-veto-breaks-it",
+        ),
     ],
 )
 def test_the_fitting_determination_is_found(
@@ -129,7 +138,9 @@ def test_a_determination_never_answers_below_the_rules(real_embeddings, tmp_path
     assessment = engine.assess(text)
     assert assessment.level is Level.PROHIBITED
     match = index.best(
-        real_embeddings.embed_query(text), set(assessment.situation.facts), assessment.level,
+        real_embeddings.embed_query(text),
+        set(assessment.situation.facts),
+        assessment.level,
         assessment.situation.jurisdictions,
     )
     assert match is None or match.determination.level is Level.PROHIBITED

@@ -351,7 +351,8 @@ def test_mitigation_on_destination_rule_is_rejected(tmp_path: Path) -> None:
     path.write_text(
         "rules:\n"
         "  - id: sneaky\n    level: prohibited\n    kind: destination\n"
-        "    when: {all: ['dest_regime:embargo']}\n    reason: r\n    citation: c\n    next_step: n\n"
+        "    when: {all: ['dest_regime:embargo']}\n"
+        "    reason: r\n    citation: c\n    next_step: n\n"
         "    lowered_by: ['mitigating:published']\n"
     )
     with pytest.raises(RulesError, match="never lowered"):
@@ -431,7 +432,7 @@ RULE_EXAMPLES = {
     "controlled-technology-item": "Our lab holds controlled technical data.",
     "exporting-a-product": "What ECCN does our appliance need before we sell abroad?",
     "proprietary-input": "We received a proprietary dataset from a company.",
-    "embargo-nonpublic-software": "Can we give our internal analytics software to a hospital in Tehran?",
+    "embargo-nonpublic-software": "Can we give our internal analytics app to a clinic in Tehran?",
     "embargo-national-cyber-technology": "My Iranian postdoc wants our unpublished exploit code.",
     "embargo-national-controlled": "A Cuban intern wants to see our export-controlled designs.",
     "embargo-national-unclear": "My new PhD student is Iranian.",
@@ -447,12 +448,12 @@ RULE_EXAMPLES = {
     "licence-question-missing-facts": "Do I need an export licence for this?",
     "us-person-recipient": "Can a green card holder in our lab see the source code?",
     "published-information": "Is a paper already published in a journal subject to the EAR?",
-    "sponsor-permitted-review": "The sponsor wants a prepublication review of our papers so it can file patents.",
+    "sponsor-permitted-review": "The sponsor wants a prepublication review to file patents.",
     "public-encryption-code": "I want to release our AES-based library on GitHub.",
     "nonstandard-crypto-publication": "I want to publish my new cipher on GitHub.",
     "travel-ally-devices": "Can I take my laptop to a conference in Germany?",
-    "e2e-encrypted-carve-out": "We store technical data in a cloud bucket abroad, end-to-end encrypted with FIPS 140-2 modules.",
-    "intrusion-nonpublic-abroad": "Can I send our unreleased exploit framework to an engineer in China?",
+    "e2e-encrypted-carve-out": "We store our data in a cloud bucket abroad, end-to-end encrypted.",
+    "intrusion-nonpublic-abroad": "Can I send our unreleased exploit kit to an engineer in China?",
 }
 
 
@@ -465,3 +466,26 @@ def test_every_rule_is_covered_by_an_example() -> None:
 def test_each_rule_fires_on_its_example(engine, rule_id: str, question: str) -> None:
     fired = [f.id for f in engine.assess(question).flags]
     assert rule_id in fired, fired
+
+
+def test_catastrophic_rule_patterns_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text(
+        "triggers:\n  - id: evil\n    category: item\n    label: x\n"
+        "    patterns: ['re:(a+)+$']\n"
+    )
+    with pytest.raises(RulesError, match="nests a quantifier"):
+        load_rule_file(path)
+
+
+def test_a_broken_rule_file_is_reported_in_every_answer_until_fixed(tmp_path: Path) -> None:
+    folder = _copy_rules(tmp_path)
+    engine = EscalationEngine(folder)
+    bad = folder / "extra.yaml"
+    bad.write_text("rules: []\nreviewed: 2026-13-45\n")
+    for _ in range(3):
+        result = engine.assess("Can I send our exploit code to Tehran?")
+        assert result.level == P  # the last good rules keep serving
+        assert result.notes and "extra.yaml" in result.notes[0]
+    bad.unlink()
+    assert not engine.assess("Can I send our exploit code to Tehran?").notes

@@ -146,3 +146,28 @@ def test_limits_come_from_settings(tmp_path: Path) -> None:
     )
     defaults = DocumentLimits.from_settings(make_settings(tmp_path))
     assert defaults == DocumentLimits()
+
+
+def test_a_bomb_uploaded_in_the_compliance_tab_is_refused_and_nothing_is_kept(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from advisor import admin
+    from advisor.chain import build_advisor
+    from tests.conftest import RULES, TEST_CORPUS
+
+    shutil.copytree(TEST_CORPUS, tmp_path / "corpus")
+    settings = make_settings(
+        tmp_path, corpus_dir=tmp_path / "corpus", rules_dir=RULES, max_pdf_pages=50
+    )
+    advisor = build_advisor(settings, embeddings=HashEmbeddings())
+    before = advisor.store.document_hashes()
+    bomb = pdf_bomb(tmp_path / "report.pdf", 80, text_ops(3))
+    with pytest.raises(InputError, match=r"report\.pdf: 80 pages is over the limit of 50"):
+        admin.publish_document(advisor, bomb, {})
+    dense = pdf_bomb(tmp_path / "dense.pdf", 40, text_ops(6000))
+    with pytest.raises(InputError, match=r"dense\.pdf: .*ADVISOR_MAX_PDF_CONTENT_MB"):
+        admin.preview_upload(advisor, dense, {})
+    assert advisor.store.document_hashes() == before
+    assert not (tmp_path / "corpus" / admin.UPLOADS / "report.pdf").exists()

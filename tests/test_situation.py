@@ -229,7 +229,9 @@ def test_levels_follow_roles(engine, text: str, low: Level, high: Level) -> None
 
 def test_us_citizen_abroad_is_an_export_to_where_they_are(engine) -> None:
     result = engine.assess(
-        normalise("Can I send our unpublished 4E001.c technology to a U.S. citizen colleague in Beijing?")
+        normalise(
+            "Can I send our unpublished 4E001.c technology to a U.S. citizen colleague in Beijing?"
+        )
     )
     assert result.level.rank >= E.rank
 

@@ -33,8 +33,11 @@ def _det(verdict: str, level: Level) -> DeterminationMatch:
         id="example-entry",
         topic="deemed-exports",
         jurisdiction="US-EAR",
-        questions=["Can a green card holder see our code?", "Is an LPR a foreign person?",
-                   "do permanent residents need a deemed export licence"],
+        questions=[
+            "Can a green card holder see our code?",
+            "Is an LPR a foreign person?",
+            "do permanent residents need a deemed export licence",
+        ],
         verdict=verdict,  # type: ignore[arg-type]
         answer="No licence is needed: a lawful permanent resident is not a foreign person "
         "(15 CFR 772.1, 734.13(b)).",
@@ -59,7 +62,11 @@ def _flag(level: Level, answer: str) -> Flag:
 @pytest.mark.parametrize(
     ("level", "answer", "word"),
     [
-        (Level.PROHIBITED, "Not without a licence, which is generally denied (15 CFR 746.7).", "not"),
+        (
+            Level.PROHIBITED,
+            "Not without a licence, which is generally denied (15 CFR 746.7).",
+            "not",
+        ),
         (Level.ESCALATE, "A licence is likely required first (15 CFR 734.13).", "licen"),
         (Level.REVIEW, "It depends on where the recipient is (15 CFR 734.13).", "depends"),
     ],
@@ -78,7 +85,10 @@ def test_no_deciding_rule_means_no_fixed_sentence() -> None:
 def test_missing_facts_are_named_in_a_review_lead() -> None:
     situation = Situation(missing=["publication", "recipient_location"])
     lead = compose(
-        "Can I send it?", Level.REVIEW, [_flag(Level.REVIEW, "It depends (15 CFR 734.7).")],
-        situation, None,
+        "Can I send it?",
+        Level.REVIEW,
+        [_flag(Level.REVIEW, "It depends (15 CFR 734.7).")],
+        situation,
+        None,
     )
     assert "published" in lead.text and "recipient" in lead.text
