@@ -908,7 +908,9 @@ def run_evaluation(
         results += ev.run_cases(advisor, [case], progress=False)
     _step(progress, 0.97, "Writing the report")
     report = ev.build_report(results, advisor, files)
-    report["gate"] = ev.run_gate(report["metrics"], results, baseline, report["produced_by"])
+    report["gate"] = ev.run_gate(
+        report["metrics"], results, baseline, report["produced_by"], report["scopes"]
+    )
     if other is not None and compare_dir is not None:
         report["compare"] = ev.compare_reports(report, other, str(compare_dir))
     out_dir = _new_report_dir(reports_dir)

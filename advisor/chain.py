@@ -193,6 +193,10 @@ class Advisor:
         # A writer that condenses follow-ups answers the standalone question it retrieved for.
         asked = query if self.writer.condenses else text
         assessment = self.escalation.assess(text, turns, hits)
+        if near_domain(text):  # a visa or tax question: only serious flags are kept
+            kept = [f for f in assessment.flags if f.level.rank >= Level.ESCALATE.rank]
+            assessment.flags = kept
+            assessment.level = Level.highest([f.level for f in kept])
         in_scope = self._in_scope(text, top, assessment)
         level, lead = self._decide(text, assessment, vector)
         parts, hits = self._parts(asked, assessment, hits, in_scope, (level, lead, vector))

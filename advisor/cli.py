@@ -206,7 +206,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     results = run_cases(advisor, cases, progress=not args.no_progress)
     report = build_report(results, advisor, files)
-    report["gate"] = run_gate(report["metrics"], results, baseline, report["produced_by"])
+    report["gate"] = run_gate(
+        report["metrics"], results, baseline, report["produced_by"], report["scopes"]
+    )
     if other is not None:
         report["compare"] = compare_reports(report, other, str(args.compare))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

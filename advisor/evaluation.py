@@ -550,6 +550,19 @@ def tag_breakdown(results: Sequence[CaseResult]) -> dict[str, dict[str, Any]]:
     return table
 
 
+REAL_WORLD = "real-world"
+
+
+def scope_metrics(results: Sequence[CaseResult]) -> dict[str, dict[str, float | None]]:
+    """The curated cases and the real-world questions measured apart: the curated set is
+    held to zero under-escalation, the real-world set to its own accepted values."""
+    scopes = {
+        "curated": [r for r in results if REAL_WORLD not in r.case.tags],
+        REAL_WORLD: [r for r in results if REAL_WORLD in r.case.tags],
+    }
+    return {name: compute_metrics(subset) for name, subset in scopes.items() if subset}
+
+
 def confusion(results: Sequence[CaseResult]) -> dict[str, Any]:
     """Expected level (rows) against produced level (columns)."""
     counts = {e.value: {g.value: 0 for g in LEVELS} for e in LEVELS}
@@ -713,6 +726,7 @@ def build_report(
             "pass_rate": ratio(passed, len(results)),
         },
         "metrics": compute_metrics(results),
+        "scopes": scope_metrics(results),
         "tags": tag_breakdown(results),
         "confusion": confusion(results),
         "cases": [case_row(r) for r in ordered],
@@ -750,6 +764,7 @@ class Baseline(BaseModel):
     notes: str | list[str] = ""
     produced_by: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, BaselineMetric]
+    scopes: dict[str, dict[str, BaselineMetric]] = Field(default_factory=dict)
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -766,9 +781,28 @@ def load_baseline(path: Path) -> Baseline:
 
 def make_baseline(report: Mapping[str, Any], previous: Baseline | None = None) -> dict[str, Any]:
     """A baseline from a run; tolerances, directions and notes edited by hand are kept."""
+    metrics = _baseline_metrics(report["metrics"], previous.metrics if previous else {})
+    scopes = {
+        name: _baseline_metrics(values, previous.scopes.get(name, {}) if previous else {})
+        for name, values in report.get("scopes", {}).items()
+    }
+    produced = report["produced_by"]
+    return {
+        "notes": previous.notes if previous and previous.notes else BASELINE_NOTES,
+        "created": report["created"],
+        "produced_by": produced,
+        "cases": report["summary"]["cases"],
+        "metrics": metrics,
+        "scopes": scopes,
+    }
+
+
+def _baseline_metrics(
+    values: Mapping[str, float | None], previous: Mapping[str, BaselineMetric]
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
-    for key, value in report["metrics"].items():
-        old = previous.metrics.get(key) if previous else None
+    for key, value in values.items():
+        old = previous.get(key)
         if old is not None:
             entry = old.model_dump(exclude_none=True)
         else:
@@ -778,14 +812,32 @@ def make_baseline(report: Mapping[str, Any], previous: Baseline | None = None) -
             }
         entry["value"] = value
         metrics[key] = {"value": value, **{k: v for k, v in entry.items() if k != "value"}}
-    produced = report["produced_by"]
-    return {
-        "notes": previous.notes if previous and previous.notes else BASELINE_NOTES,
-        "created": report["created"],
-        "produced_by": produced,
-        "cases": report["summary"]["cases"],
-        "metrics": metrics,
-    }
+    return metrics
+
+
+def _checks(
+    metrics: Mapping[str, float | None], specs: Mapping[str, BaselineMetric], prefix: str = ""
+) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    for key, spec in specs.items():
+        current = metrics.get(key)
+        limit = spec.limit()
+        check = {
+            "metric": prefix + key,
+            "baseline": spec.value,
+            "current": current,
+            "limit": None if limit is None else round(limit, 4),
+            "better": spec.better,
+            "status": "pass",
+        }
+        if not spec.gate:
+            check["status"] = "not gated"
+        elif current is None or limit is None:
+            check["status"] = "skipped (no data)"
+        elif (current < limit - 1e-9) if spec.better == "higher" else (current > limit + 1e-9):
+            check["status"] = "fail"
+        checks.append(check)
+    return checks
 
 
 def run_gate(
@@ -793,31 +845,19 @@ def run_gate(
     results: Sequence[CaseResult],
     baseline: Baseline | None,
     produced_by: Mapping[str, Any] | None = None,
+    scopes: Mapping[str, Mapping[str, float | None]] | None = None,
 ) -> dict[str, Any]:
-    """Compare a run with the baseline; a missed prohibition fails regardless of tolerances."""
+    """Compare a run with the baseline, overall and per scope (curated, real-world); a
+    missed prohibition fails regardless of tolerances."""
     checks: list[dict[str, Any]] = []
     notes: list[str] = []
     if baseline is None:
         notes.append("no baseline: only the prohibited-case check ran")
     else:
-        for key, spec in baseline.metrics.items():
-            current = metrics.get(key)
-            limit = spec.limit()
-            check = {
-                "metric": key,
-                "baseline": spec.value,
-                "current": current,
-                "limit": None if limit is None else round(limit, 4),
-                "better": spec.better,
-                "status": "pass",
-            }
-            if not spec.gate:
-                check["status"] = "not gated"
-            elif current is None or limit is None:
-                check["status"] = "skipped (no data)"
-            elif (current < limit - 1e-9) if spec.better == "higher" else (current > limit + 1e-9):
-                check["status"] = "fail"
-            checks.append(check)
+        checks = _checks(metrics, baseline.metrics)
+        for name, specs in baseline.scopes.items():
+            if scopes and name in scopes:
+                checks += _checks(scopes[name], specs, prefix=f"{name}.")
         notes += [
             f"{k}: not in the baseline, not gated" for k in metrics if k not in baseline.metrics
         ]

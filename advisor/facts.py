@@ -94,6 +94,7 @@ ACTIVITIES = {
     "payment": "pay or receive money",
     "permitted_review": "a sponsor review only for patents or the sponsor's own information",
     "ask_definition": "ask what a term or rule means",
+    "import": "buy or import from",
 }
 PLACE_KINDS = (
     "dest",

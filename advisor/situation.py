@@ -49,7 +49,7 @@ _TOPIC = (
     r"cyber-?attacks?|operations?|literature|language|translation|cuisine|art|films?|music|"
     r"hacking|hack|influence|disinformation|propaganda|firewall|surveillance state|protests?|"
     r"group|lazarus|apt\d+|sanctions? (?:program|regime|rules|issue)|sanctions|embargo|deal|"
-    r"policy|language|dialect|script|news"
+    r"policy|language|dialect|script|news|connection|link|angle|ties"
 )
 _PERSON_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_PERSON})\b", re.I)
 _ORG_AFTER = re.compile(rf"^[\s-]*(?:\w+[\s-]+){{0,2}}(?:{_ORG})\b", re.I)
@@ -68,7 +68,8 @@ _TOPIC_BEFORE = re.compile(
     r"\b(?:about|regarding|concerning|on|re:|against|targeting|attributed to|linked to|"
     r"sanctions (?:on|against)|news from|(?:history|politics|culture|economy|geography|map|"
     r"language|literature|government policy) of|except(?: to| for| in)?|excluding|other than|"
-    r"apart from|besides|rather than|instead of)\s+(?:the\s+|an?\s+)?$",
+    r"apart from|besides|rather than|instead of|,\s*not(?:\s+to|\s+in|\s+from)?|\(?but not"
+    r"(?:\s+to|\s+in|\s+from)?)\s+(?:the\s+|an?\s+)?$",
     re.I,
 )
 _FROM_BEFORE = re.compile(r"\bfrom\s+(?:the\s+)?$", re.I)
@@ -112,7 +113,10 @@ _STATUS_RES: dict[str, re.Pattern[str]] = {
     ),
 }
 _FOREIGN = re.compile(
-    r"\bforeign(?:er|ers)?\b|\binternational\s+(?:students?|scholars?|researchers?|visitors?|"
+    r"\bforeigners?\b|\bforeign[- ](?:born\s+)?(?:\w+\s+)?(?:nationals?|persons?|students?|"
+    r"researchers?|scholars?|employees?|engineers?|postdocs?|colleagues?|collaborators?|"
+    r"visitors?|staff|interns?|workers?|hires?|co-?authors?|citizens?|people|individuals?|"
+    r"faculty|developers?|contractors?|members?)\b|\binternational\s+(?:students?|scholars?|researchers?|visitors?|"
     r"employees?|staff|postdocs?|hires?)\b|\bnon-?\s?(?:U\.?S\.?|American|citizens?)\b|"
     r"\b(?:[FJ]-1|H-?1B|O-1A?|TN|L-1)\b|\bvisa\s+holders?\b|\bvisiting\s+(?:scholars?|"
     r"researchers?|students?|professors?|scientists?)\b|\bnot\s+(?:a\s+)?(?:U\.?S\.?\s+)?"

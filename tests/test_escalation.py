@@ -233,7 +233,8 @@ def test_hostile_phrasings_do_not_lower_the_level(engine, question: str) -> None
     ],
 )
 def test_negation_does_not_leak_into_other_clauses(engine, question: str) -> None:
-    assert engine.assess(question).level.rank >= (R if "Iranian" in question else E).rank
+    wanted = E if "NDA" in question else R  # a nationality or "see it" alone is a review
+    assert engine.assess(question).level.rank >= wanted.rank
 
 
 def test_follow_up_raises_the_level(engine) -> None:
@@ -454,6 +455,8 @@ RULE_EXAMPLES = {
     "travel-ally-devices": "Can I take my laptop to a conference in Germany?",
     "e2e-encrypted-carve-out": "We store our data in a cloud bucket abroad, end-to-end encrypted.",
     "intrusion-nonpublic-abroad": "Can I send our unreleased exploit kit to an engineer in China?",
+    "listed-party-import": "Can we buy parts from a company on the Entity List?",
+    "embargo-access-question": "Our app is blocked in Iran due to US sanctions. Should we unblock it?",
 }
 
 
