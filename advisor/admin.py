@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_MB = 20
-SCREENING_MAX_MB = 200  # the full Consolidated Screening List JSON is tens of MB
+SCREENING_MAX_MB = 60  # the full Consolidated Screening List JSON is tens of MB
 RULES_MAX_BYTES = 2 * MB
 UPLOADS = "uploads"
 DOC_TYPES: tuple[str, ...] = get_args(DocType)

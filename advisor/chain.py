@@ -21,9 +21,10 @@ from advisor.answer import (
 from advisor.chunking import Chunker
 from advisor.conversation import is_follow_up, near_domain, prefer_regime
 from advisor.determinations import DeterminationIndex, load_determinations
-from advisor.errors import InputError, RulesError
+from advisor.errors import InputError, RulesError, StoreError
 from advisor.escalation import Assessment, EscalationEngine
-from advisor.ingest import Ingestor
+from advisor.ingest import DocumentLimits, Ingestor
+from advisor.lexical import LexicalIndex
 from advisor.llm import LLMSetup
 from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
 from advisor.retrieval import CorpusRetriever
@@ -248,7 +249,8 @@ class Advisor:
         return relevant or assessment.level.rank >= Level.ESCALATE.rank
 
     def notes(self) -> list[str]:
-        """Operational warnings every answer carries until they are fixed."""
+        """Operational warnings every answer carries until they are fixed (a bad
+        determinations file, an index not refreshed at start-up)."""
         return [] if self.determination_error is None else [self.determination_error]
 
 
@@ -258,6 +260,7 @@ def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True)
         chunker=Chunker(settings.chunk_size, settings.chunk_overlap),
         base=settings.corpus_dir.parent,
         progress=progress,
+        limits=DocumentLimits.from_settings(settings),
     )
 
 
@@ -275,9 +278,16 @@ def build_advisor(
     llm = LLMSetup.from_settings(settings) if settings.llm.strip() != "extractive" else None
     embeddings = embeddings or build_embeddings(settings)
     store = open_store(settings, embeddings, create=ensure_index)
+    startup_note = None
     if ensure_index and settings.corpus_dir.exists():
         progress = sys.stderr.isatty()  # a bar for people at a terminal, not for logs
-        build_ingestor(settings, store, progress=progress).sync([settings.corpus_dir])
+        try:
+            build_ingestor(settings, store, progress=progress).sync([settings.corpus_dir])
+        except StoreError as exc:  # another ingest holds the lock: serve the index as it is
+            if "another ingest" not in str(exc):
+                raise
+            log.warning("start-up sync skipped: %s", exc)
+            startup_note = f"The index was not refreshed at start-up: {exc}"
     extractive = ExtractiveWriter(embeddings=embeddings, office=settings.office_contact)
     writer: AnswerWriter = extractive if llm is None else llm.writer(extractive)
     cache = settings.data_dir / "phrasings"
@@ -288,9 +298,16 @@ def build_advisor(
         cache_dir=cache,
     )
     index, error = build_determinations(settings, escalation, embeddings, cache)
+    error = "; ".join(x for x in (error, startup_note) if x) or None
     return Advisor(
         settings=settings,
-        retriever=CorpusRetriever(store=store, k=settings.top_k),
+        retriever=CorpusRetriever(
+            store=store,
+            k=settings.top_k,
+            lexical=LexicalIndex(store.all_chunks, lambda: store.revision)
+            if settings.lexical_retrieval
+            else None,
+        ),
         escalation=escalation,
         writer=writer,
         determinations=index,

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(1000, ge=200, le=8000, description="Target chunk size (characters).")
     chunk_overlap: int = Field(150, ge=0, le=2000, description="Overlap between chunks.")
     top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    lexical_retrieval: bool = Field(
+        True, description="Fuse BM25 over the chunks with the dense retrieval."
+    )
     min_relevance: float = Field(
         0.35, ge=0.0, le=1.0, description="Below this top score a question is out of scope."
     )

@@ -231,6 +231,7 @@ class ChunkStore:
         self._gate = _Gate()
         self._swap = threading.Lock()
         self._writing = 0
+        self._writes = 0
         self._seen = self.generation.read() if self.generation else ""
         self._open(create)
 
@@ -293,8 +294,16 @@ class ChunkStore:
                 self._writing -= 1
 
     def _committed(self) -> None:
+        self._writes += 1
         if self.generation is not None:
             self._seen = self.generation.bump()
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever the stored chunks may have changed, in this or another process;
+        caches built from the chunks (the lexical index) key on it."""
+        self.refresh()
+        return f"{self._seen}:{self._writes}"
 
     def refresh(self) -> bool:
         """Reopen the client when another process committed a write; True when reopened."""
@@ -478,6 +487,36 @@ class ChunkStore:
 
     def embed_query(self, text: str) -> list[float]:
         return self.embeddings.embed_query(text)
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every stored chunk with its text, for indexes built beside the vector index."""
+        chunks: list[Chunk] = []
+        offset = 0
+        with self._reading():
+            while True:
+                with _store_errors("reading the index"):
+                    got = self.collection.get(
+                        include=["documents", "metadatas"], limit=5000, offset=offset
+                    )
+                ids, texts, metas = got["ids"], got["documents"] or [], got["metadatas"] or []
+                chunks += [
+                    from_record(i, t or "", dict(m or {}))
+                    for i, t, m in zip(ids, texts, metas, strict=True)
+                ]
+                if len(ids) < 5000:
+                    return chunks
+                offset += len(ids)
+
+    def vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """Stored embeddings of some chunks (to score passages found by other means)."""
+        if not ids:
+            return {}
+        with self._reading(), _store_errors("reading the index"):
+            got = self.collection.get(ids=ids, include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {i: [float(x) for x in v] for i, v in zip(got["ids"], embeddings, strict=True)}
 
 
 def _batches(items: list[T], size: int) -> Iterator[list[T]]:

@@ -25,6 +25,8 @@ from advisor.settings import Settings
 from advisor.transcript import to_markdown, to_pdf
 
 log = logging.getLogger(__name__)
+# A full Consolidated Screening List JSON is tens of MB; documents are capped lower.
+SCREENING_UPLOAD_MB = 60
 
 
 class AuditSink(Protocol):
@@ -543,7 +545,8 @@ def serve(settings: Settings) -> None:
             show_error=True,
             footer_links=["api"],
             auth=gradio_auth(advisor.settings),
-            max_file_size=f"{max(advisor.settings.max_upload_mb, 200)}mb",
+            # Gradio stores uploads before any handler runs, login or not: cap them there.
+            max_file_size=f"{max(advisor.settings.max_upload_mb, SCREENING_UPLOAD_MB)}mb",
         )
     finally:
         audit.close()

@@ -281,7 +281,13 @@ QUESTIONS = [
         Level.PROHIBITED,
         {"Positive Technologies"},
     ),
-    ("Our lab bought Hikvision cameras for the testbed.", None, set()),
+    # A coined company name (no dictionary word) flags alone; a buyer's question is still
+    # about a listed party, whatever the level the rules give a purchase.
+    (
+        "Our lab bought Hikvision cameras for the testbed.",
+        Level.ESCALATE,
+        {"Hangzhou Hikvision Digital Technology Co., Ltd."},
+    ),
     (
         "Our lab bought Hikvision cameras from a reseller in China for the testbed.",
         Level.ESCALATE,

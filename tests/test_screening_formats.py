@@ -429,7 +429,9 @@ TEXT = [
     ("Maria Garcia from Madrid asked for our simulation code.", set()),
     ("Can we ship spare parts to the MARIA?", set()),
     ("Can we ship spare parts to the vessel MARIA?", {"sdn-4238"}),
-    ("Is PASDARAN a problem for our workshop?", set()),
+    # A coined organisation name (no dictionary word) names the party even alone.
+    ("Is PASDARAN a problem for our workshop?", {"sdn-10391"}),
+    ("Is the pasdaran a problem for our workshop?", set()),
     ("Is PASDARAN in Iran a problem for our workshop?", {"sdn-10391"}),
     ("Our partner is the IRGC.", {"sdn-10391"}),
     ("Can Konstantin Strukov join our project?", {"sdn-47819"}),

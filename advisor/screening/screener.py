@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,11 +145,35 @@ def _adjacent(text: str, toks: list[Tok], s: int, e: int, strict: bool = False) 
     return all(not text[toks[k].end : toks[k + 1].start].strip(allowed) for k in range(s, e))
 
 
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """English dictionary words (Webster's 2nd, from ``english-words``)."""
+    from english_words import get_english_words_set
+
+    return frozenset(get_english_words_set(["web2"], lower=True))
+
+
+def _brand(alias: Alias, party: Party, raw: str) -> bool:
+    """An organisation's own coined name ("Huawei", "Hikvision") written as a name: long,
+    capitalised and no dictionary word, so it names the party even alone."""
+    word = alias.tokens[0]
+    return (
+        party.type not in ("individual", "vessel", "aircraft")
+        and len(word) >= 5
+        and raw[:1].isupper()
+        and word.isalpha()
+        and word.lower() not in _dictionary()
+    )
+
+
 def _weak(alias: Alias, party: Party, raw: str) -> bool:
-    """One-word vessel/aircraft names and one-word aliases need corroboration in text."""
+    """One-word vessel/aircraft names and one-word aliases need corroboration in text,
+    except an organisation's coined name."""
     if len(alias.tokens) != 1:
         return False
     if alias.initialism and raw.isupper():
+        return False
+    if _brand(alias, party, raw):
         return False
     return not alias.primary or party.type in ("vessel", "aircraft")
 
