@@ -106,7 +106,7 @@ class Advisor:
         query = self._retrieval_query(text, turns)
         vector = self.store.embed_query(query)
         hits = self.retriever.retrieve(query, vector=vector)
-        top = hits[0].score if hits else 0.0
+        top = max((h.score for h in hits), default=0.0)  # fused order is not score order
         return text, turns, hits, vector, top, query
 
     def _flag_support(self, flags: list[Flag], hits: list[ScoredChunk]) -> list[ScoredChunk]:

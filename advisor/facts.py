@@ -95,6 +95,7 @@ ACTIVITIES = {
     "permitted_review": "a sponsor review only for patents or the sponsor's own information",
     "ask_definition": "ask what a term or rule means",
     "import": "buy or import from",
+    "report_violation": "report or disclose a possible violation",
 }
 PLACE_KINDS = (
     "dest",

@@ -116,7 +116,7 @@ _FOREIGN = re.compile(
     r"\bforeigners?\b|\bforeign[- ](?:born\s+)?(?:\w+\s+)?(?:nationals?|persons?|students?|"
     r"researchers?|scholars?|employees?|engineers?|postdocs?|colleagues?|collaborators?|"
     r"visitors?|staff|interns?|workers?|hires?|co-?authors?|citizens?|people|individuals?|"
-    r"faculty|developers?|contractors?|members?)\b|\binternational\s+(?:students?|scholars?|researchers?|visitors?|"
+    r"faculty|developers?|contractors?|members?|partners?|teams?|groups?|labs?)\b|\binternational\s+(?:students?|scholars?|researchers?|visitors?|"
     r"employees?|staff|postdocs?|hires?)\b|\bnon-?\s?(?:U\.?S\.?|American|citizens?)\b|"
     r"\b(?:[FJ]-1|H-?1B|O-1A?|TN|L-1)\b|\bvisa\s+holders?\b|\bvisiting\s+(?:scholars?|"
     r"researchers?|students?|professors?|scientists?)\b|\bnot\s+(?:a\s+)?(?:U\.?S\.?\s+)?"

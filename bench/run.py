@@ -122,6 +122,58 @@ def bench_ask(regulations: Path, data_dir: Path, store, repeats: int) -> dict:
     }
 
 
+SCENARIOS = [
+    "Can a green card holder on my team see our export-controlled source code?",
+    "May my Iranian postdoc see this sponsor's encryption code?",
+    "Can I send my exploit research to a co-author in China?",
+    "Our sponsor wants the right to approve or block any publication from the project.",
+    "I'm travelling to Cuba for a conference next month with my laptop. Anything to check?",
+    "We want to collaborate with a company on the Entity List on published research.",
+    "Is it ok to put our crypto library on GitHub as open source?",
+    "Do I need an export licence for this?",
+    "A Russian PhD student in our lab wants to join our fundamental research on fuzzing.",
+    "Can they share their results with the company in Germany?",
+]
+
+
+def bench_situation_on(regulations: Path, data_dir: Path, store) -> dict:
+    from advisor.chain import build_advisor
+
+    settings = Settings(data_dir=data_dir, corpus_dir=regulations).resolved()
+    advisor = build_advisor(settings, embeddings=store.embeddings, ensure_index=False)
+    advisor.ask("warm-up question about export licences")
+    return bench_situation(advisor, repeats=2)
+
+
+def bench_situation(advisor, repeats: int) -> dict:
+    """What the situation extractor (patterns plus example phrasings matched with the
+    embedding model) adds to one answer, against the rest of the ask path."""
+    extract = advisor.escalation.situation
+    extraction: list[float] = []
+    rest: list[float] = []
+    for _ in range(repeats):
+        for q in SCENARIOS + QUESTIONS:
+            started = time.perf_counter()
+            extract([q])
+            spent = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            advisor.ask(q)
+            total = (time.perf_counter() - started) * 1000
+            extraction.append(spent)
+            rest.append(max(total - spent, 0.01))
+    return {
+        "questions": len(extraction),
+        "situation_p50_ms": round(statistics.median(extraction), 1),
+        "situation_p95_ms": round(percentile(extraction, 0.95), 1),
+        "ask_without_situation_p50_ms": round(statistics.median(rest), 1),
+        "ask_without_situation_p95_ms": round(percentile(rest, 0.95), 1),
+        "ratio_situation_p95_to_ask_without_p95": round(
+            percentile(extraction, 0.95) / percentile(rest, 0.95), 3
+        ),
+        "target": "situation p95 <= 30 ms",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--regulations", type=Path, default=Path("../shared/data/regulations"))
@@ -143,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         ingest, store, _ = bench_ingest(args.regulations.resolve(), Path(tmp))
         results["ingest"] = ingest
         results["ask"] = bench_ask(args.regulations.resolve(), Path(tmp), store, args.repeats)
+        results["situation"] = bench_situation_on(args.regulations.resolve(), Path(tmp), store)
     from screening_bench import bench_screening  # bench/ is on sys.path when run as a script
 
     results["screening"] = bench_screening()
