@@ -96,6 +96,7 @@ ACTIVITIES = {
     "ask_definition": "ask what a term or rule means",
     "import": "buy or import from",
     "report_violation": "report or disclose a possible violation",
+    "evasion": "evade or get around sanctions or export controls",
 }
 PLACE_KINDS = (
     "dest",

@@ -486,14 +486,17 @@ _EU = re.compile(
     r"Danish|Czech|Portuguese|EU|European)\s+(?:university|company|institute|startup|lab|"
     r"research|exporter|firm|government))\b|\b(?:I am|I'm|we are|we're)\s+(?:\w+\s+){0,4}in\s+"
     r"(?:Germany|France|the Netherlands|Spain|Italy|Belgium|Sweden|Finland|Poland|Austria|"
-    r"Ireland|Denmark|the EU)\b",
+    r"Ireland|Denmark|the EU)\b|^\W*(?:does|do|is|are|has|have|can|may|under)\s+(?:the\s+)?"
+    r"(?:EU|European Union|German|Germany|French|France|Dutch)\b",
     re.I,
 )
 _UK = re.compile(
     r"\b(?:ECJU|OGEL|SIEL|OIEL|Export Control Order|Export Control Joint Unit|SPIRE|LITE|"
     r"(?:UK|U\.K\.|British|English|Scottish|Welsh)\s+(?:university|company|institute|startup|"
     r"lab|research|exporter|firm|government|law|rules|export))\b|\b(?:I am|I'm|we are|we're)\s+"
-    r"(?:\w+\s+){0,4}in\s+(?:the\s+)?(?:UK|U\.K\.|United Kingdom|England|Scotland|Wales)\b",
+    r"(?:\w+\s+){0,4}in\s+(?:the\s+)?(?:UK|U\.K\.|United Kingdom|England|Scotland|Wales)\b|"
+    r"^\W*(?:does|do|is|are|has|have|can|may|under)\s+(?:the\s+)?(?:UK|U\.K\.|United Kingdom|"
+    r"British)\b",
     re.I,
 )
 

@@ -161,6 +161,8 @@ def test_safe_names() -> None:
     assert admin.safe_name("README.md") == "readme-doc.md"
     assert admin.safe_name(".hidden.md") == "hidden.md"
     assert admin.safe_name("Ünïcödé  guide.md") == "unicode-guide.md"
+    assert admin.safe_name("файл.md") == "fayl.md"  # transliterated, not dropped to "md"
+    assert admin.safe_name("合同.pdf") == "hetong.pdf"
     assert admin.safe_name("x.meta.yaml.md") == "x.meta.yaml.md"
     assert admin.safe_name("???.txt") == "document.txt"
 

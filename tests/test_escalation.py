@@ -458,6 +458,7 @@ RULE_EXAMPLES = {
     "listed-party-import": "Can we buy parts from a company on the Entity List?",
     "embargo-access-question": "Our app is blocked in Iran due to sanctions. Should we unblock?",
     "violation-process": "How long do we have to file the narrative of a voluntary self-disclosure?",
+    "sanctions-evasion": "Can we ship through a third country to avoid the Iran sanctions?",
 }
 
 
