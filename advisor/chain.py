@@ -28,7 +28,7 @@ from advisor.lexical import LexicalIndex
 from advisor.llm import LLMSetup
 from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
 from advisor.retrieval import CorpusRetriever
-from advisor.screening import screener_from_settings
+from advisor.screening import Screener, screener_from_settings
 from advisor.settings import Settings, configure_offline
 from advisor.store import ChunkStore, build_embeddings, open_store
 from advisor.text import normalise
@@ -250,8 +250,15 @@ class Advisor:
 
     def notes(self) -> list[str]:
         """Operational warnings every answer carries until they are fixed (a bad
-        determinations file, an index not refreshed at start-up)."""
-        return [] if self.determination_error is None else [self.determination_error]
+        determinations or screening-list file, an index not refreshed at start-up)."""
+        notes = [] if self.determination_error is None else [self.determination_error]
+        screener = self.escalation.party_screen
+        error = screener.last_error if isinstance(screener, Screener) else None
+        if error:
+            notes.append(
+                f"The screening list on disk is invalid and the last good list is in use: {error}"
+            )
+        return notes
 
 
 def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True) -> Ingestor:

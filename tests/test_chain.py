@@ -232,3 +232,18 @@ def test_bottom_lines_are_specific_not_fixed_per_level(real_advisor) -> None:
         ]
     }
     assert len(leads) == 3
+
+
+def test_a_broken_screening_list_is_noted_in_every_answer(tmp_path: Path) -> None:
+    sample = REPO / "corpus" / "screening" / "consolidated-screening-list-sample.csv"
+    listed = tmp_path / "list.csv"
+    listed.write_bytes(sample.read_bytes())
+    advisor = build_advisor(
+        make_settings(tmp_path, screening_path=listed), embeddings=HashEmbeddings()
+    )
+    assert not advisor.ask("Can I share slides with Huawei Technologies?").notes
+    listed.write_text("not,a\nscreening,list\n")
+    for _ in range(2):
+        answer = advisor.ask("Can I share slides with Huawei Technologies?")
+        assert any("screening list" in n for n in answer.notes), answer.notes
+        assert answer.level == Level.ESCALATE  # the last good list keeps serving

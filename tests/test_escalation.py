@@ -457,7 +457,7 @@ RULE_EXAMPLES = {
     "intrusion-nonpublic-abroad": "Can I send our unreleased exploit kit to an engineer in China?",
     "listed-party-import": "Can we buy parts from a company on the Entity List?",
     "embargo-access-question": "Our app is blocked in Iran due to sanctions. Should we unblock?",
-    "violation-process": "How long do we have to file the narrative of a voluntary self-disclosure?",
+    "violation-process": "How long do we have to file a voluntary self-disclosure narrative?",
     "sanctions-evasion": "Can we ship through a third country to avoid the Iran sanctions?",
 }
 

@@ -467,3 +467,13 @@ def test_flag_shows_type_programs_birth_nationality_and_address(ofac: Path) -> N
     (match,) = screener.screen_text("Can we refuel the vessel MARIA in port?")
     assert match.type == "vessel" and match.programs == ("CUBA",)
     assert match.lists == ("Specially Designated Nationals (SDN) - Treasury Department",)
+
+
+def test_a_deeply_nested_json_list_is_a_clear_error(tmp_path: Path) -> None:
+    from advisor.errors import RulesError
+    from advisor.screening import Screener
+
+    path = tmp_path / "list.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RulesError, match="nested too deeply"):
+        Screener(path)

@@ -448,6 +448,8 @@ def _csl_json(path: Path, text: str) -> tuple[list[tuple[str, Any]], date | None
         raise RulesError(
             f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})"
         ) from exc
+    except RecursionError as exc:  # a list nested 100,000 deep is not a screening list
+        raise RulesError(f"{path}: the JSON is nested too deeply to be a screening list") from exc
     published = None
     if isinstance(data, dict):
         if not isinstance(data.get("results"), list):
