@@ -242,6 +242,8 @@ class SituationExtractor:
 
     def place_role(self, text: str, mention: Mention) -> PlaceRole:
         place = self.rules.places[mention.id]
+        if place.kind == "region" and place.regime == "none" and not place.demonyms:
+            return "dest"  # "abroad", "overseas", "on international travel"
         after = text[mention.start + len(mention.text) : mention.start + len(mention.text) + 60]
         before = _clause_before(text, mention.start)
         is_demonym = mention.text.lower() in {d.lower() for d in place.demonyms}
@@ -521,15 +523,15 @@ def jurisdictions(text: str, situation: Situation) -> list[str]:
 
 def missing_facts(facts: set[str], situation: Situation) -> list[str]:
     """Facts a determination turns on that the conversation does not give."""
-    if "status:us_persons_only" in facts or "activity:ask_definition" in facts:
-        return []
     items = set(situation.items)
     acts = set(situation.activities)
     asks = "licence_question" in acts
+    if "status:us_persons_only" in facts or ("ask_definition" in acts and not asks):
+        return []
     moving = bool(acts & _MOVES) or asks
     missing: list[str] = []
     concrete = items - {"devices", "data"} - _GENERIC
-    if asks and not items and not situation.destinations and not situation.parties:
+    if asks and not items:
         missing.append("item")
     if items & _GENERIC and not items & (_PUBLIC | _CONTROLLED | {"mass_market"}) and moving:
         missing.append("publication")

@@ -459,6 +459,7 @@ RULE_EXAMPLES = {
     "embargo-access-question": "Our app is blocked in Iran due to sanctions. Should we unblock?",
     "violation-process": "How long do we have to file a voluntary self-disclosure narrative?",
     "sanctions-evasion": "Can we ship through a third country to avoid the Iran sanctions?",
+    "collaboration-abroad": "We want to collaborate with a lab in Japan on sensor software.",
 }
 
 
