@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from advisor.errors import RulesError
 from advisor.facts import atoms_of, check_atom, holds
 from advisor.models import Jurisdiction, Level
 from advisor.phrasings import Embedder, embed_cached
+from advisor.yamlfile import load_model
 
 Verdict = Literal["allowed", "not_allowed", "depends", "info"]
 Status = Literal["verified", "secondary", "unverified", "changing"]
@@ -108,31 +108,9 @@ class DeterminationFile(_Strict):
 
 def load_determination_file(path: Path) -> list[Determination]:
     """One file, validated; errors name the file, line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-        root = yaml.compose(text)
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot be read ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise RulesError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    except (ValueError, RecursionError) as exc:  # an impossible date such as 2026-13-45
-        raise RulesError(f"{path}: a value cannot be read ({exc})") from exc
-    if not isinstance(data, dict):
-        raise RulesError(f"{path}, line 1: expected a mapping with a determinations list")
-    try:
-        return DeterminationFile.model_validate(data).determinations
-    except ValidationError as exc:
-        from advisor.escalation import _line_of
-
-        problems = [
-            f"{path}, line {_line_of(root, tuple(e['loc']))}, field "
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors()[:5]
-        ]
-        raise RulesError("; ".join(problems)) from exc
+    return load_model(
+        path, DeterminationFile, "a mapping with a determinations list"
+    ).determinations
 
 
 def load_determinations(

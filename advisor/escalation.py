@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from advisor.errors import RulesError
 from advisor.facts import FIXED, ITEMS, MISSING_SHORT, PLACE_KINDS, atoms_of, holds
@@ -23,6 +22,7 @@ from advisor.facts import check_atom as check_fact
 from advisor.models import Flag, Level, ScoredChunk, Turn
 from advisor.phrasings import Embedder, FactMatcher, PhrasingSpec
 from advisor.situation import Situation, SituationExtractor
+from advisor.yamlfile import load_model
 
 log = logging.getLogger(__name__)
 
@@ -186,49 +186,8 @@ def _alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(bodies) + r")(?![A-Za-z0-9])", re.I)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Line of the YAML node a pydantic error points at (best effort)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            nxt = node.value[part] if part < len(node.value) else None
-        else:
-            nxt = None
-        if nxt is None:
-            break
-        node = nxt
-        line = node.start_mark.line + 1
-    return line
-
-
 def load_rule_file(path: Path) -> RuleFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(text) or {}
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise RulesError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    except (ValueError, RecursionError) as exc:  # an impossible date such as 2026-13-45
-        raise RulesError(f"{path}: a value cannot be read ({exc})") from exc
-    if not isinstance(data, dict):
-        raise RulesError(f"{path}, line 1: expected a mapping with places/triggers/rules sections")
-    try:
-        return RuleFile.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:5]:
-            loc = tuple(err["loc"])
-            line = _line_of(root, loc)
-            where = ".".join(str(p) for p in loc)
-            problems.append(f"{path}, line {line}, field {where}: {err['msg']}")
-        raise RulesError("; ".join(problems)) from exc
+    return load_model(path, RuleFile, "a mapping with places/triggers/rules sections")
 
 
 @dataclass

@@ -59,7 +59,7 @@ GOOD = """determinations:
     [
         (("status:permanent_resident", "status:martian"), "unknown status"),
         (("(15 CFR 772.1).", "(see the rules)."), "must name the section"),
-        (("level: none", "level: maybe"), "line 9"),
+        (("level: none", "level: maybe"), "line 12"),
         (("verdict: allowed", "verdict: perhaps"), "verdict"),
     ],
 )
