@@ -170,12 +170,14 @@ class DeterminationIndex:
         entries: list[Determination],
         embeddings: Embedder,
         sources: dict[str, str] | None = None,
-        threshold: float = 0.45,
+        threshold: float = 0.5,
         open_threshold: float = 0.6,
         cache_dir: Path | None = None,
         raise_threshold: float = 0.68,
         specific_bonus: float = 0.06,
+        margin: float = 0.05,
     ) -> None:
+        self.margin = margin
         self.specific_bonus = specific_bonus
         self.cache_dir = cache_dir
         self.raise_threshold = raise_threshold
@@ -215,14 +217,22 @@ class DeterminationIndex:
         own facts hold ("specific") may match less closely than one that rests on its
         phrasings alone, and only a specific one may raise the level."""
         best: tuple[float, int, float] | None = None
+        closest: float | None = None  # the best fitting phrasing, whatever its level
         for index, score in self.ranked(vector)[:25]:
             entry = self.entries[index]
             specific = bool(entry.applies_when.all or entry.applies_when.any)
             if score < (self.threshold if specific else self.open_threshold):
                 continue
-            if entry.level.rank < level.rank or not _fits(entry, facts):
+            if not _fits(entry, facts):
                 continue
-            if entry.level.rank > level.rank and not (specific and score >= self.raise_threshold):
+            closest = score if closest is None else closest
+            # A far weaker match that merely has the right level answers another question.
+            if entry.level.rank < level.rank or score < closest - self.margin:
+                continue
+            if entry.level.rank > level.rank and (
+                not (specific and score >= self.raise_threshold)
+                or "activity:ask_definition" in facts  # a definition never raises a level
+            ):
                 continue
             if not _regime_fits(entry.jurisdiction, jurisdictions):
                 continue

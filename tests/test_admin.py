@@ -208,8 +208,8 @@ def test_publish_ask_and_retire(tmp_path: Path, advisor: Advisor, audit: AuditLo
         "uploaded",
     ]
     answer = advisor.ask("Can a zorblax widget be exported to Canada without a licence?")
-    assert answer.citations[0].source == done.source
-    assert answer.citations[0].version == "1.0"
+    cited = next(c for c in answer.citations if c.source == done.source)
+    assert cited.version == "1.0"
 
     with pytest.raises(InputError, match="already published"):
         admin.publish_document(advisor, md, meta)
@@ -318,9 +318,9 @@ def test_rules_validation_names_the_real_file_and_changes_nothing(advisor: Advis
     with pytest.raises(RulesError, match=rf"{rules_dir}/rules.yaml, line \d+: not valid YAML"):
         admin.validate_rules(rules_dir, "rules.yaml", text + "\n  - [unclosed\n")
     # Valid on its own, wrong across files: a rule naming a place no file defines.
-    cross = text.replace('all: ["regime:occupied_region"]', 'all: ["place:ATLANTIS"]', 1)
+    cross = text.replace('all: ["dest_regime:occupied_region"]', 'all: ["dest:ATLANTIS"]', 1)
     assert cross != text
-    with pytest.raises(RulesError, match="unknown place in 'place:ATLANTIS'") as exc:
+    with pytest.raises(RulesError, match="unknown place 'ATLANTIS' in 'dest:ATLANTIS'") as exc:
         admin.validate_rules(rules_dir, "rules.yaml", cross)
     assert "advisor-rules-" not in str(exc.value)
     assert (rules_dir / "rules.yaml").read_bytes() == before
