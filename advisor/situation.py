@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from advisor.facts import ITEMS, MISSING, PARTY_KINDS, STATUSES
+from advisor.facts import ACTIVITIES, ITEMS, MISSING, PARTY_KINDS, STATUSES
 from advisor.phrasings import FactMatcher
 
 if TYPE_CHECKING:
@@ -183,18 +183,20 @@ class Situation(BaseModel):
                 bits.append(STATUSES[party.status])
             if party.kinds:
                 bits += [PARTY_KINDS.get(k, k) for k in party.kinds]
+            if not bits:  # a bare place is shown as the destination below
+                continue
             if party.located == "us":
                 bits.append("in the U.S.")
             elif party.where:
                 bits.append("in " + ", ".join(place_names.get(p, p) for p in party.where))
             elif party.located == "abroad":
                 bits.append("outside the U.S.")
-            if bits:
-                lines.append(("party", "; ".join(dict.fromkeys(bits))))
+            lines.append(("party", "; ".join(dict.fromkeys(bits))))
         if self.items:
             lines.append(("item", ", ".join(ITEMS.get(i, i) for i in self.items)))
-        if self.activities:
-            lines.append(("activity", ", ".join(a.replace("_", " ") for a in self.activities)))
+        shown = [ACTIVITIES[a] for a in self.activities if a != "licence_question"]
+        if shown:
+            lines.append(("activity", ", ".join(shown)))
         if self.destinations:
             lines.append(
                 ("destination", ", ".join(place_names.get(p, p) for p in self.destinations))
@@ -443,7 +445,9 @@ class SituationExtractor:
             if f.startswith("item:") and not f.endswith("*") and f.split(":", 1)[1] in ITEMS
         )
         situation.activities = sorted(
-            f.split(":", 1)[1] for f in facts if f.startswith("activity:") and not f.endswith("*")
+            f.split(":", 1)[1]
+            for f in facts
+            if f.startswith("activity:") and f.split(":", 1)[1] in ACTIVITIES
         )
         kinds = sorted(
             f.split(":", 1)[1] for f in facts if f.startswith("party:") and not f.endswith("*")
