@@ -460,6 +460,7 @@ RULE_EXAMPLES = {
     "violation-process": "How long do we have to file a voluntary self-disclosure narrative?",
     "sanctions-evasion": "Can we ship through a third country to avoid the Iran sanctions?",
     "collaboration-abroad": "We want to collaborate with a lab in Japan on sensor software.",
+    "hardware-foreign-access": "Can my foreign national students use the lab equipment?",
 }
 
 
