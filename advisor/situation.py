@@ -12,7 +12,6 @@ determination depends on that the question does not give.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -568,12 +567,3 @@ def missing_facts(facts: set[str], situation: Situation) -> list[str]:
     if acts & {"ship", "send", "cloud"} and not situation.destinations and not situation.parties:
         missing.append("destination")
     return missing
-
-
-def place_names(rules: RuleSet) -> dict[str, str]:
-    return {pid: place.name for pid, place in rules.places.items()}
-
-
-def describe(situation: Situation, names: dict[str, str]) -> Iterable[str]:
-    for label, value in situation.summary(names):
-        yield f"{label}: {value}"
