@@ -1077,42 +1077,7 @@ class AuditLog:
                 raise InputError(f"level must be one of {choices}, not {level!r}") from None
         bound = parse_since(since)
         self.flush()
-        fb, rec = audit_log.alias("fb"), audit_log.alias("rec")
-        stmt = (
-            select(
-                fb.c.id,
-                fb.c.record_id,
-                fb.c.created_at,
-                fb.c.username,
-                fb.c.rating,
-                fb.c.reason,
-                fb.c.comment,
-                rec.c.question,
-                rec.c.answer,
-                rec.c.level,
-                rec.c.citations,
-                rec.c.conversation_id,
-                rec.c.created_at.label("record_time"),
-            )
-            .join_from(fb, rec, rec.c.id == fb.c.record_id)
-            .where(fb.c.kind == "feedback")
-            .order_by(fb.c.seq.desc())
-        )
-        if rating is not None:
-            stmt = stmt.where(fb.c.rating == rating)
-        if bound is not None:
-            stmt = stmt.where(fb.c.created_at >= bound)
-        if level is not None:
-            stmt = stmt.where(rec.c.level == Level(level).value)
-        if contains:
-            stmt = stmt.where(
-                or_(
-                    *(
-                        col.icontains(contains, autoescape=True)
-                        for col in (rec.c.question, rec.c.answer, fb.c.comment)
-                    )
-                )
-            )
+        stmt = _feedback_query(rating, bound, level, contains)
         try:
             if not self._exists():
                 return []
@@ -1120,28 +1085,7 @@ class AuditLog:
                 rows = conn.execute(stmt).mappings().all()
         except SQLAlchemyError as exc:
             raise self._read_error(exc) from exc
-        out = []
-        for r in rows:
-            citations = json.loads(r["citations"] or "[]")
-            out.append(
-                FeedbackRow(
-                    id=r["id"],
-                    record_id=r["record_id"],
-                    time=r["created_at"],
-                    user=r["username"],
-                    rating=r["rating"],
-                    reason=r["reason"],
-                    comment=r["comment"],
-                    question=r["question"],
-                    answer=r["answer"],
-                    level=r["level"],
-                    sources=list(dict.fromkeys(str(c.get("source")) for c in citations)),
-                    citations=citations,
-                    conversation_id=r["conversation_id"],
-                    record_time=r["record_time"],
-                )
-            )
-        return out
+        return [_feedback_row(r) for r in rows]
 
     def export_rows(self, since: str | date | datetime | None = None) -> Iterator[dict[str, Any]]:
         """Answers and events (EXPORT_COLUMNS) in chain order, each with its latest feedback.
@@ -1234,3 +1178,60 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _feedback_query(
+    rating: str | None, bound: str | None, level: Level | None, contains: str | None
+) -> Any:
+    """Feedback rows joined with the answer they rate, newest first, filtered."""
+    fb, rec = audit_log.alias("fb"), audit_log.alias("rec")
+    stmt = (
+        select(
+            fb.c.id,
+            fb.c.record_id,
+            fb.c.created_at,
+            fb.c.username,
+            fb.c.rating,
+            fb.c.reason,
+            fb.c.comment,
+            rec.c.question,
+            rec.c.answer,
+            rec.c.level,
+            rec.c.citations,
+            rec.c.conversation_id,
+            rec.c.created_at.label("record_time"),
+        )
+        .join_from(fb, rec, rec.c.id == fb.c.record_id)
+        .where(fb.c.kind == "feedback")
+        .order_by(fb.c.seq.desc())
+    )
+    if rating is not None:
+        stmt = stmt.where(fb.c.rating == rating)
+    if bound is not None:
+        stmt = stmt.where(fb.c.created_at >= bound)
+    if level is not None:
+        stmt = stmt.where(rec.c.level == Level(level).value)
+    if contains:
+        columns = (rec.c.question, rec.c.answer, fb.c.comment)
+        stmt = stmt.where(or_(*(c.icontains(contains, autoescape=True) for c in columns)))
+    return stmt
+
+
+def _feedback_row(r: Any) -> FeedbackRow:
+    citations = json.loads(r["citations"] or "[]")
+    return FeedbackRow(
+        id=r["id"],
+        record_id=r["record_id"],
+        time=r["created_at"],
+        user=r["username"],
+        rating=r["rating"],
+        reason=r["reason"],
+        comment=r["comment"],
+        question=r["question"],
+        answer=r["answer"],
+        level=r["level"],
+        sources=list(dict.fromkeys(str(c.get("source")) for c in citations)),
+        citations=citations,
+        conversation_id=r["conversation_id"],
+        record_time=r["record_time"],
+    )
