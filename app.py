@@ -5,7 +5,7 @@ from advisor.settings import Settings, configure_offline
 
 def main() -> None:
     configure_offline()
-    from advisor.ui import serve
+    from advisor.ui.app import serve
 
     serve(Settings())
 

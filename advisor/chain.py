@@ -11,28 +11,28 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from advisor.answer import (
+from advisor.corpus.chunking import Chunker
+from advisor.corpus.ingest import DocumentLimits, Ingestor
+from advisor.corpus.lexical import LexicalIndex
+from advisor.corpus.retrieval import CorpusRetriever
+from advisor.corpus.store import ChunkStore, build_embeddings, open_store
+from advisor.errors import InputError, RulesError, StoreError
+from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
+from advisor.rules.conversation import is_follow_up, near_domain, prefer_regime
+from advisor.rules.determinations import DeterminationIndex, load_determinations
+from advisor.rules.escalation import Assessment, EscalationEngine
+from advisor.screening import Screener, screener_from_settings
+from advisor.settings import Settings, configure_offline
+from advisor.text import normalise
+from advisor.writing.answer import (
     AnswerWriter,
     Draft,
     ExtractiveWriter,
     Shown,
     WriteRequest,
 )
-from advisor.chunking import Chunker
-from advisor.conversation import is_follow_up, near_domain, prefer_regime
-from advisor.determinations import DeterminationIndex, load_determinations
-from advisor.errors import InputError, RulesError, StoreError
-from advisor.escalation import Assessment, EscalationEngine
-from advisor.ingest import DocumentLimits, Ingestor
-from advisor.lexical import LexicalIndex
-from advisor.llm import LLMSetup
-from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
-from advisor.retrieval import CorpusRetriever
-from advisor.screening import Screener, screener_from_settings
-from advisor.settings import Settings, configure_offline
-from advisor.store import ChunkStore, build_embeddings, open_store
-from advisor.text import normalise
-from advisor.verdict import BottomLine, compose
+from advisor.writing.llm import LLMSetup
+from advisor.writing.verdict import BottomLine, compose
 
 log = logging.getLogger(__name__)
 

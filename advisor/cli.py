@@ -20,7 +20,7 @@ def _settings() -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from advisor.chain import build_ingestor
-    from advisor.store import build_embeddings, open_store
+    from advisor.corpus.store import build_embeddings, open_store
 
     settings = _settings()
     store = open_store(settings, build_embeddings(settings), create=True)
@@ -76,7 +76,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from advisor.ui import serve
+    from advisor.ui.app import serve
 
     settings = _settings()
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -379,7 +379,7 @@ def _expected_head(text: str | None) -> tuple[int, str] | None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from advisor.audit import AuditLog
+    from advisor.records.audit import AuditLog
 
     expect = _expected_head(args.expect)
     audit = AuditLog.from_settings(_settings())
@@ -394,7 +394,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_anchor(args: argparse.Namespace) -> int:
     import getpass
 
-    from advisor.audit import AuditLog
+    from advisor.records.audit import AuditLog
 
     audit = AuditLog.from_settings(_settings())
     try:
@@ -415,8 +415,8 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from advisor.audit import AuditLog, parse_since
     from advisor.errors import InputError
+    from advisor.records.audit import AuditLog, parse_since
 
     since = parse_since(args.since)  # a bad date fails before the store is opened
     audit = AuditLog.from_settings(_settings())
@@ -454,7 +454,7 @@ def _users_parser(sub: argparse._SubParsersAction) -> None:
 def _read_password() -> str:
     import getpass
 
-    from advisor.auth import UsersConfigError
+    from advisor.records.auth import UsersConfigError
 
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
@@ -465,7 +465,7 @@ def _read_password() -> str:
 
 
 def cmd_users_hash(args: argparse.Namespace) -> int:
-    from advisor.auth import MIN_PASSWORD_CHARS, USER_NAME, UsersConfigError, hash_password
+    from advisor.records.auth import MIN_PASSWORD_CHARS, USER_NAME, UsersConfigError, hash_password
 
     if args.user is not None and not USER_NAME.match(args.user):
         raise UsersConfigError(f"user name {args.user!r} must be 1-64 letters, digits or . _ @ -")

@@ -461,7 +461,7 @@ def score_case(
     judged: Mapping[str, float] | None = None,
 ) -> CaseResult:
     """All checks of one case on one answer; pure, so tests can use hand-made answers."""
-    from advisor.answer import markers_valid  # the answer module pulls numpy and langchain
+    from advisor.writing.answer import markers_valid  # the answer module pulls numpy and langchain
 
     return CaseResult(
         case=case,

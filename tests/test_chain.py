@@ -209,7 +209,7 @@ def test_a_follow_up_that_answers_a_missing_fact_updates_the_answer(real_advisor
     ],
 )
 def test_bottom_line_answers_cites_and_agrees_with_the_level(real_advisor, question: str) -> None:
-    from advisor.answer import markers_valid
+    from advisor.writing.answer import markers_valid
 
     answer = real_advisor.ask(question)
     lead = answer.bottom_line

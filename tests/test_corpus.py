@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.ingest import discover, load_document
+from advisor.corpus.ingest import discover, load_document
 from tests.conftest import REPO
 
 CORPUS = REPO / "corpus"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from advisor.errors import StoreError
 
-log = logging.getLogger("advisor.audit")
+log = logging.getLogger("advisor.records.audit")
 
 KEY_FILE = "audit.key"
 MIN_KEY_CHARS = 16

@@ -1,0 +1,275 @@
+"""The situation extractor: roles of places, people's status, public vs non-public items."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.models import Level, Turn
+from advisor.rules.escalation import EscalationEngine
+from advisor.rules.situation import Situation
+from advisor.text import normalise
+from tests.conftest import RULES
+
+N, R, E, P = Level.NONE, Level.REVIEW, Level.ESCALATE, Level.PROHIBITED
+
+
+@pytest.fixture(scope="module")
+def engine() -> EscalationEngine:
+    return EscalationEngine(RULES)
+
+
+def situation(engine: EscalationEngine, text: str) -> Situation:
+    return engine.situation([normalise(text)])
+
+
+# ---------------------------------------------------------------- destination vs nationality
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I email the design files to a colleague in Tehran?",
+        "A company in Iran wants to license our scanner.",
+        "we'd ship the board to a lab at Sharif University in Iran",
+        "My coauthor is based in Isfahan and wants our dataset",
+        "an Iranian company asked for a quote on our router firmware",
+        "Is uploading the code to a server located in Iran a problem?",
+    ],
+)
+def test_a_place_where_things_go_is_a_destination(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "IR" in s.destinations and "dest_regime:embargo" in s.facts
+    assert "IR" not in s.nationalities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My new PhD student is Iranian and studies here on an F-1.",
+        "an Iranian postdoc in my lab wants to see the firmware",
+        "Our intern is a citizen of Iran working at our Boston office.",
+        "we are hiring an Iranian national as a software engineer",
+        "A student from Iran joined my group this fall.",
+        "she holds an Iranian passport and works in our lab",
+    ],
+)
+def test_a_persons_citizenship_is_a_nationality(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "IR" in s.nationalities and "nat_regime:embargo" in s.facts
+    assert "IR" not in s.destinations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm writing a paper about Iranian malware campaigns.",
+        "We study the Iranian internet censorship system from public data.",
+        "Our talk is on North Korean hacking groups.",
+        "I'm building a Persian-language corpus; is that an Iran sanctions issue?",
+        "A blog post on Cuban music history.",
+        "Research on Iran's nuclear program using open sources.",
+    ],
+)
+def test_subject_matter_is_only_a_topic(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert not s.destinations and not s.nationalities, s
+    assert s.topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My colleague was born in Iran but is a U.S. citizen.",
+        "She is Iranian-born and naturalized years ago.",
+        "a Tehran-born engineer with US citizenship",
+        "He grew up in Iran and became a naturalized US citizen.",
+        "Our engineer, born in Cuba, is an American citizen.",
+    ],
+)
+def test_birthplace_of_a_us_citizen_is_not_a_nationality(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "status:us_citizen" in s.facts
+    assert "nat_regime:embargo" not in s.facts
+    assert engine.assess(normalise(text)).level.rank <= R.rank
+
+
+# ---------------------------------------------------------------- status
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our new hire has a green card. Can she see the 5E002 source?",
+        "He is a lawful permanent resident from Russia.",
+        "She was admitted for permanent residence last year and works on our crypto code.",
+        "The engineer is an LPR (Chinese citizen) in our Texas office.",
+        "my postdoc is a foreign national but holds a green card",
+        "a Russian citizen who is a US permanent resident",
+    ],
+)
+def test_permanent_residents_are_not_foreign_persons(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "status:permanent_resident" in s.facts
+    assert "status:foreign_person" not in s.facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She is in the process of getting a green card.",
+        "He applied for a green card but it is still pending.",
+        "my postdoc is waiting for her green card interview",
+        "our engineer hopes to get permanent residency next year",
+        "she doesn't have a green card yet, she's on an H-1B",
+    ],
+)
+def test_green_card_applicants_are_still_foreign_persons(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "status:foreign_person" in s.facts
+    assert "status:permanent_resident" not in s.facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The visiting scholar is a refugee granted asylum here.",
+        "Our developer is an asylee living in Ohio.",
+        "she came as a refugee and works in our lab",
+        "He is a protected individual under 8 U.S.C. 1324b.",
+        "an asylee on my team wants to see the code",
+    ],
+)
+def test_protected_individuals(engine, text: str) -> None:
+    assert "status:protected_individual" in situation(engine, text).facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We have an H-1B engineer on the team.",
+        "an international student will work on the project",
+        "My postdoc is on a J-1 visa.",
+        "a visiting researcher from Germany joins next month",
+        "one of our devs is a non-US citizen",
+    ],
+)
+def test_foreign_persons(engine, text: str) -> None:
+    assert "status:foreign_person" in situation(engine, text).facts
+
+
+def test_negated_foreign_nationals_do_not_make_a_foreign_person(engine) -> None:
+    s = situation(
+        engine,
+        "Everyone on our team is a U.S. citizen, no foreign nationals are involved and we "
+        "share design documents in our Boston office.",
+    )
+    assert "status:foreign_person" not in s.facts
+    assert "status:us_persons_only" in s.facts
+
+
+# ---------------------------------------------------------------- public vs non-public
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the paper came out in an IEEE journal last year",
+        "it's already on arXiv",
+        "We will publish all the results.",
+        "the code is on a public GitHub repo",
+        "slides from my talk at an open conference",
+        "the results are publicly available on our website",
+    ],
+)
+def test_public_items(engine, text: str) -> None:
+    items = set(situation(engine, text).items)
+    assert items & {"published", "public_code"}, items
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "our unpublished exploit framework",
+        "the tool was never released",
+        "code in our private repo",
+        "proprietary source code of the sponsor",
+        "confidential design documents",
+    ],
+)
+def test_non_public_items(engine, text: str) -> None:
+    items = set(situation(engine, text).items)
+    assert items & {"nonpublic_code", "controlled_technology"}, items
+
+
+# ---------------------------------------------------------------- levels from roles
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("Can I share my published paper with an Iranian student in my lab?", N, N),
+        ("Can my Iranian F-1 student attend my graduate course on network security?", N, N),
+        ("My Iranian postdoc wants to see our unpublished 4E001.c exploit technology.", P, P),
+        ("Can a Cuban intern here on a J-1 work on our unpublished 5D002 crypto library?", P, P),
+        ("Can I email our non-public scanner code to a developer in Tehran?", P, P),
+        ("I'm travelling to Cuba for a conference. Anything I should know?", R, R),
+        ("I'm taking my laptop to a workshop in Havana.", E, E),
+        ("A green card holder from Russia wants our 5D002 source at our Texas office.", N, N),
+        ("Can a U.S. citizen colleague in our lab see the controlled design files?", N, N),
+        ("We want to collaborate with a company on the Entity List.", E, E),
+        ("Do I need an export licence for this?", R, R),
+        ("Can they share their results with the company?", R, R),
+        ("Our sponsor wants the right to approve or block any publication.", E, E),
+    ],
+)
+def test_levels_follow_roles(engine, text: str, low: Level, high: Level) -> None:
+    result = engine.assess(normalise(text))
+    assert low.rank <= result.level.rank <= high.rank, [(f.id, f.level.value) for f in result.flags]
+
+
+def test_us_citizen_abroad_is_an_export_to_where_they_are(engine) -> None:
+    result = engine.assess(
+        normalise(
+            "Can I send our unpublished 4E001.c technology to a U.S. citizen colleague in Beijing?"
+        )
+    )
+    assert result.level.rank >= E.rank
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ir\u0430n: can I ship intrusion software to Teh\u200bran?",
+        "Can I ship intrusion software to \uff34\uff45\uff48\uff52\uff41\uff4e?",
+        "Can I ship intrusion software to Teh\u00adran?",
+        "Can I ship intrusion software to T\u0435hran?",
+    ],
+)
+def test_look_alike_evasion_keeps_the_level(engine, text: str) -> None:
+    assert engine.assess(normalise(text)).level is P
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We exploit the parallelism of GPUs in our simulation.",
+        "My lab studies dental implants.",
+        "We use disease surveillance data from public health agencies.",
+        "I'm doing a study on Syrian hamsters.",
+        "Cuba Libre cocktails after the conference",
+    ],
+)
+def test_look_alike_words_state_nothing(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert not {"intrusion", "surveillance"} & set(s.items)
+    assert not s.destinations and not s.nationalities
+
+
+def test_missing_facts_are_listed_and_answerable(engine) -> None:
+    s = situation(engine, "Can I send the code to my collaborator?")
+    assert "publication" in s.missing
+    later = engine.assess(
+        "It is published on GitHub.",
+        [Turn(role="user", content="Can I send the code to my collaborator?")],
+    )
+    assert "publication" not in later.situation.missing
