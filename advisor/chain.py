@@ -55,6 +55,19 @@ class Advisor:
     writer: AnswerWriter
     determinations: DeterminationIndex | None = None
     determination_error: str | None = None
+    screener: Screener | None = None
+
+    def __post_init__(self) -> None:
+        # The advisor owns the screener; the rules engine only calls through it, so replacing
+        # the list (``use_screener``) is one assignment in one place.
+        self.escalation.party_screen = self._screen
+
+    def _screen(self, text: str) -> list[Flag]:
+        return [] if self.screener is None else self.screener.flags_for_text(text)
+
+    def use_screener(self, screener: Screener | None) -> None:
+        """Serve a new screening list from the next question on."""
+        self.screener = screener
 
     @property
     def store(self) -> ChunkStore:
@@ -252,8 +265,7 @@ class Advisor:
         """Operational warnings every answer carries until they are fixed (a bad
         determinations or screening-list file, an index not refreshed at start-up)."""
         notes = [] if self.determination_error is None else [self.determination_error]
-        screener = self.escalation.party_screen
-        error = screener.last_error if isinstance(screener, Screener) else None
+        error = self.screener.last_error if self.screener is not None else None
         if error:
             notes.append(
                 f"The screening list on disk is invalid and the last good list is in use: {error}"
@@ -300,7 +312,6 @@ def build_advisor(
     cache = settings.data_dir / "phrasings"
     escalation = EscalationEngine(
         settings.rules_dir,
-        party_screen=screener_from_settings(settings),
         embeddings=embeddings,
         cache_dir=cache,
     )
@@ -319,6 +330,7 @@ def build_advisor(
         writer=writer,
         determinations=index,
         determination_error=error,
+        screener=screener_from_settings(settings),
     )
 
 

@@ -750,17 +750,15 @@ def replace_screening_list(
     with _WRITE_LOCK:
         old = target.read_bytes() if target.exists() else None
         atomic_write(target, new)
-        screener = advisor.escalation.party_screen
-        if isinstance(screener, Screener):
+        screener = advisor.screener
+        if screener is not None:
             screener.refresh()
             if screener.last_error:  # changed on disk between validation and now: undo
                 if old is not None:
                     atomic_write(target, old)
                 raise RulesError(f"not taken; the last good list is in use: {screener.last_error}")
         else:
-            advisor.escalation.party_screen = Screener(
-                target, threshold=settings.screening_threshold
-            )
+            advisor.use_screener(Screener(target, threshold=settings.screening_threshold))
         note = _record(
             audit,
             "screening_list_changed",
@@ -777,8 +775,8 @@ def replace_screening_list(
 
 
 def screening_status(advisor: Advisor) -> str:
-    screener = advisor.escalation.party_screen
-    if not isinstance(screener, Screener):
+    screener = advisor.screener
+    if screener is None:
         return "No screening list is loaded (ADVISOR_SCREENING_PATH); upload one to start."
     screener.refresh()
     text = f"**List in use:** `{screener.path.name}`, {screening_summary(screener.parties)}."

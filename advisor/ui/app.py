@@ -18,7 +18,6 @@ from advisor.chain import Advisor, build_advisor
 from advisor.errors import AdvisorError
 from advisor.models import Answer, Level, Turn
 from advisor.records.auth import gradio_auth
-from advisor.screening import Screener
 from advisor.settings import Settings
 from advisor.ui.admin import build_admin_tabs
 from advisor.writing.answer import notice
@@ -336,13 +335,11 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
         record(answer, f"api-{uuid.uuid4().hex[:12]}", request)
         return answer.model_dump(mode="json")
 
-    screener = advisor.escalation.party_screen
-    screener = screener if isinstance(screener, Screener) else None
-
     def screen_name(
         name: str, country: str, address: str = "", dob: str = ""
     ) -> tuple[str, list[list[Any]]]:
         """Screen one name; the optional country, address and date of birth move scores."""
+        screener = advisor.screener  # looked up each time: the Compliance tab may replace it
         if screener is None:
             return "No screening list is configured (ADVISOR_SCREENING_PATH).", []
         try:

@@ -379,7 +379,7 @@ def test_a_broken_file_on_disk_shows_last_error_and_keeps_old_rules(advisor: Adv
 def test_screening_list_is_validated_then_replaced(
     tmp_path: Path, advisor: Advisor, audit: AuditLog
 ) -> None:
-    screener = advisor.escalation.party_screen
+    screener = advisor.screener
     assert screener.screen("Harbin Institute of Technology")  # type: ignore[union-attr]
     missing_column = upload(tmp_path, "new-list.csv", "name,programs\nAcme,EAR\n")
     with pytest.raises(RulesError, match="new-list.csv, line 1, field source"):
@@ -397,7 +397,7 @@ def test_screening_list_is_validated_then_replaced(
     assert admin.validate_screening_upload(good)[0].name == "Zyxwv Photonics Research Institute"
     message = admin.replace_screening_list(advisor, good, user="alice", audit=audit)
     assert message.startswith("✅ Screening list replaced: 1 entries (EL 1)")
-    assert advisor.escalation.party_screen is screener
+    assert advisor.screener is screener
     assert screener.screen("Zyxwv Photonics Research Institute")  # type: ignore[union-attr]
     assert not screener.screen("Harbin Institute of Technology")  # type: ignore[union-attr]
     flags = advisor.ask("May I send code to Zyxwv Photonics Research Institute?").flags

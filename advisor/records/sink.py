@@ -1,0 +1,45 @@
+"""The one declared contract between the audit trail and everything that writes to or reads
+from it (answering, the admin services, the pages). ``AuditLog`` satisfies it; tests may pass
+a small fake."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from advisor.models import Answer, Level
+
+
+@runtime_checkable
+class AuditSink(Protocol):
+    def record_answer(
+        self,
+        answer: Answer,
+        *,
+        conversation_id: str,
+        user: str | None,
+        corpus_hash: str,
+        rules_hash: str,
+    ) -> str | None: ...
+
+    def record_event(
+        self, kind: str, detail: dict[str, Any], user: str | None = None
+    ) -> str | None: ...
+
+    def add_feedback(
+        self,
+        record_id: str,
+        rating: str,
+        comment: str | None = None,
+        user: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> str | None: ...
+
+    def feedback(
+        self,
+        rating: str | None = None,
+        since: str | date | datetime | None = None,
+        level: Level | str | None = None,
+        contains: str | None = None,
+    ) -> list[Any]: ...

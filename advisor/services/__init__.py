@@ -1,0 +1,1 @@
+"""Domain services under the UI and the CLI: typed results, no Markdown, no Gradio."""

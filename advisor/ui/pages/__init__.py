@@ -1,0 +1,1 @@
+"""One class per page: ``build()`` lays out its components, ``wire()`` registers its events."""
