@@ -8,10 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import AdvisorError
 from advisor.settings import Settings, configure_offline
+
+if TYPE_CHECKING:
+    from advisor.chain import Advisor
 
 
 def _settings() -> Settings:
@@ -52,27 +55,47 @@ def _render(answer_json: dict) -> str:
     return "\n".join(lines)
 
 
+def _os_user() -> str | None:
+    """Who is at the terminal, for the audit record (None when the system cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Answers are recorded in the audit trail the app uses (same settings), channel cli."""
     from advisor.chain import build_advisor
+    from advisor.records.audit import AuditLog
+    from advisor.services.answering import AnsweringService, Origin
 
     advisor = build_advisor(_settings())
-    if args.jsonl:
-        status = 0
-        for line in sys.stdin:
-            question = line.strip()
-            if not question:
-                continue
-            try:
-                print(advisor.ask(question).model_dump_json(), flush=True)
-            except AdvisorError as exc:
-                print(json.dumps({"question": question, "error": str(exc)}), flush=True)
-                status = 2
-        return status
-    if not args.question:
-        raise AdvisorError("give a question, or --jsonl to read questions from standard input")
-    answer = advisor.ask(" ".join(args.question))
-    print(answer.model_dump_json(indent=2) if args.json else _render(answer.model_dump()))
-    return 0
+    audit = AuditLog.from_settings(advisor.settings)
+    try:
+        answering = AnsweringService(advisor, audit)
+        user = _os_user()
+        if args.jsonl:
+            status = 0
+            for line in sys.stdin:
+                question = line.strip()
+                if not question:
+                    continue
+                try:
+                    answer = answering.ask(question, Origin.single("cli", user)).answer
+                    print(answer.model_dump_json(), flush=True)
+                except AdvisorError as exc:
+                    print(json.dumps({"question": question, "error": str(exc)}), flush=True)
+                    status = 2
+            return status
+        if not args.question:
+            raise AdvisorError("give a question, or --jsonl to read questions from standard input")
+        answer = answering.ask(" ".join(args.question), Origin.single("cli", user)).answer
+        print(answer.model_dump_json(indent=2) if args.json else _render(answer.model_dump()))
+        return 0
+    finally:
+        audit.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -119,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval_parser(sub: argparse._SubParsersAction) -> None:
-    from advisor.evaluation import DEFAULT_BASELINE
+    from advisor.evaluation.gate import DEFAULT_BASELINE
 
     p = sub.add_parser(
         "eval",
@@ -163,70 +186,41 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Validate inputs first (exit 2), then one advisor for the whole run."""
-    from datetime import datetime
-
+    """Inputs are validated before the advisor is built (exit 2), then one advisor runs all."""
     from advisor.chain import build_advisor
-    from advisor.errors import InputError
-    from advisor.evaluation import (
-        DEFAULT_BASELINE,
-        DEFAULT_REPORTS,
-        build_report,
-        compare_lines,
-        compare_reports,
-        fmt,
-        gate_lines,
-        load_baseline,
-        load_cases,
-        load_report,
-        make_baseline,
-        run_cases,
-        run_gate,
-        write_reports,
+    from advisor.evaluation.display import fmt
+    from advisor.evaluation.gate import DEFAULT_BASELINE
+    from advisor.evaluation.render_markdown import compare_lines, gate_lines
+    from advisor.evaluation.suite import DEFAULT_REPORTS, run_suite
+
+    def make_advisor() -> Advisor:
+        settings = _settings()
+        if args.llm:
+            settings = settings.model_copy(update={"llm": args.llm})
+        return build_advisor(settings)
+
+    run = run_suite(
+        make_advisor,
+        args.cases,
+        baseline_path=args.baseline or DEFAULT_BASELINE,
+        require_baseline=args.baseline is not None and not args.update_baseline,
+        update_baseline=args.update_baseline,
+        compare_dir=args.compare,
+        out_dir=args.out,
+        reports_dir=DEFAULT_REPORTS,
+        bar=not args.no_progress,
     )
-
-    cases, files = load_cases(args.cases)
-    baseline_path: Path = args.baseline or DEFAULT_BASELINE
-    baseline = None
-    if baseline_path.exists():
-        baseline = load_baseline(baseline_path)
-    elif args.baseline is not None and not args.update_baseline:
-        raise InputError(f"{baseline_path}: no such baseline; create it with --update-baseline")
-    other = load_report(args.compare) if args.compare else None
-
-    settings = _settings()
-    if args.llm:
-        settings = settings.model_copy(update={"llm": args.llm})
-    advisor = build_advisor(settings)
-    writer = getattr(getattr(advisor, "writer", None), "name", "extractive")
-    if settings.llm != "extractive" and writer == "extractive":
-        raise InputError(
-            f"LLM writers are not available yet (asked for {settings.llm!r}); use --llm extractive"
-        )
-
-    results = run_cases(advisor, cases, progress=not args.no_progress)
-    report = build_report(results, advisor, files)
-    report["gate"] = run_gate(
-        report["metrics"], results, baseline, report["produced_by"], report["scopes"]
-    )
-    if other is not None:
-        report["compare"] = compare_reports(report, other, str(args.compare))
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    paths = write_reports(report, args.out or DEFAULT_REPORTS / stamp)
-
-    gate = report["gate"]
-    width = max(len(k) for k in report["metrics"])
-    print(f"{report['summary']['passed']}/{len(results)} cases passed")
-    print("\n".join(f"  {k:<{width}}  {fmt(k, v)}" for k, v in report["metrics"].items()))
-    if other is not None:
-        print("\n".join(compare_lines(report["compare"])))
+    report, gate = run.report, run.gate
+    width = max(len(k) for k in report.metrics)
+    print(f"{report.summary.passed}/{len(run.results)} cases passed")
+    print("\n".join(f"  {k:<{width}}  {fmt(k, v)}" for k, v in report.metrics.items()))
+    if report.compare is not None:
+        print("\n".join(compare_lines(report.compare)))
     print("\n".join(gate_lines(gate)))
-    if args.update_baseline:
-        baseline_path.parent.mkdir(parents=True, exist_ok=True)
-        baseline_path.write_text(json.dumps(make_baseline(report, baseline), indent=2) + "\n")
-        print(f"baseline written to {baseline_path}")
-    print(f"reports: {paths['md']} {paths['html']} {paths['json']}")
-    ok = not gate["prohibited_below_escalate"] if args.update_baseline else gate["passed"]
+    if run.baseline_written is not None:
+        print(f"baseline written to {run.baseline_written}")
+    print(f"reports: {run.paths['md']} {run.paths['html']} {run.paths['json']}")
+    ok = not gate.prohibited_below_escalate if args.update_baseline else gate.passed
     return 0 if ok else 1
 
 
@@ -267,20 +261,21 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from advisor.errors import RulesError
     from advisor.screening import country_code, screener_from_settings
     from advisor.screening.screener import birth_dates
+    from advisor.services.screening import ScreeningService
 
     country_code(args.country)  # bad input fails before the list is read
     birth_dates(args.dob)
     settings = _settings()
     path = settings.screening_path
     screener = screener_from_settings(settings)
-    if screener is None:
-        raise RulesError(f"{path}: no screening list there; set ADVISOR_SCREENING_PATH")
     name = " ".join(args.name)
-    matches = screener.screen(
-        name, country=args.country, threshold=args.threshold, address=args.address, dob=args.dob
+    result = ScreeningService(lambda: screener).screen(
+        name, args.country, args.address, args.dob, args.threshold
     )
-    threshold = screener.threshold if args.threshold is None else args.threshold
-    for warning in screener.warnings():
+    if screener is None or result is None:
+        raise RulesError(f"{path}: no screening list there; set ADVISOR_SCREENING_PATH")
+    matches, threshold = result.matches, result.threshold
+    for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     fresh = screener.freshness()
     if args.json:
@@ -297,7 +292,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             "list_date_source": fresh.source,
             "stale": fresh.stale,
             "skipped_rows": screener.loaded.skipped,
-            "warnings": screener.warnings(),
+            "warnings": result.warnings,
             "matches": [m.to_dict() for m in matches],
         }
         print(json.dumps(payload, indent=2))

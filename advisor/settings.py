@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
+    mcp: bool = Field(
+        True, description="Serve the advisor's tools over MCP (streamable HTTP) at /mcp."
+    )
 
     def resolved(self) -> Settings:
         """Absolute paths, so sources and ids do not depend on the working directory."""

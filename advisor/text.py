@@ -70,3 +70,24 @@ def normalise(text: str, what: str = "the question") -> str:
     letters = [c for c in text if c.isalpha()]
     latin_context = bool(letters) and sum(c.isascii() for c in letters) >= 0.6 * len(letters)
     return _WORD.sub(lambda m: _fold_word(m.group(0), latin_context), text)
+
+
+# "Can't my students see it?", "But don't we need a licence?": an inverted negative question
+# asks; it does not deny. Only the leading contraction is discounted, never a later "not".
+_ASKING = re.compile(
+    r"^\W*(?:(?:but|and|so|then|well|ok|okay)\W+)?"
+    r"(can't|cannot|couldn't|don't|doesn't|didn't|isn't|aren't|wasn't|won't|wouldn't|"
+    r"shouldn't|hasn't|haven't|mustn't)\s+"
+    r"(?:I|we|you|they|he|she|it|my|our|your|their|his|her|the|a|an|this|that|these|those)\b",
+    re.I,
+)
+
+
+def asking_cue(sentence: str) -> str | None:
+    """The contraction that opens an inverted negative question ("Can't my students ..?"),
+    or None. ``sentence`` is the text from the sentence start; it must end in a question mark
+    for the cue to count as asking."""
+    match = _ASKING.match(sentence)
+    if match is None or not sentence.rstrip().endswith("?"):
+        return None
+    return match.group(1).lower()

@@ -17,6 +17,12 @@ from advisor.errors import RulesError
 M = TypeVar("M", bound=BaseModel)
 
 
+def sidecar_path(path: Path) -> Path:
+    """``report.pdf`` -> ``report.pdf.meta.yaml``: the one naming rule for the YAML metadata
+    beside a file that cannot carry its own (a PDF, a screening-list export)."""
+    return path.with_name(path.name + ".meta.yaml")
+
+
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Line of the YAML node a pydantic error points at (best effort)."""
     line = node.start_mark.line + 1 if node is not None else None

@@ -41,7 +41,6 @@ class CountingEmbeddings(Embeddings):
         self.inner = inner
         self.document_calls = 0
         self.texts = 0
-        self._client = getattr(inner, "_client", None)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.document_calls += 1

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from advisor.chain import build_advisor
 from advisor.errors import InputError
 from advisor.models import Answer, Level, Turn
+from advisor.writing.answer import AnswerWriter, Draft, Shown, WriteRequest
 from tests.conftest import REPO, make_settings
 from tests.fakes import HashEmbeddings
 
@@ -247,3 +250,36 @@ def test_a_broken_screening_list_is_noted_in_every_answer(tmp_path: Path) -> Non
         answer = advisor.ask("Can I share slides with Huawei Technologies?")
         assert any("screening list" in n for n in answer.notes), answer.notes
         assert answer.level == Level.ESCALATE  # the last good list keeps serving
+
+
+@dataclass
+class MinimalWriter(AnswerWriter):
+    """Only what every writer must do (stream); the rest is the contract's defaults."""
+
+    office: str = "the office"
+    name: str = "minimal"
+    condenses: bool = False
+    asked: list[str] = field(default_factory=list)
+
+    def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
+        self.asked.append(request.question)
+        yield "Minimal answer."
+        yield Draft(text="Minimal answer.", citations=[])
+
+
+def test_a_writer_inherits_the_declared_defaults(tmp_path: Path) -> None:
+    """The chain calls condense and decline on every writer; none has to write them."""
+    writer = MinimalWriter()
+    assert writer.condense("and in Tehran?", [Turn(role="user", content="x")]) == ""
+    assert writer.write(WriteRequest("q", [], [], Level.NONE)).text == "Minimal answer."
+    *shown, draft = writer.decline("q", [], Level.NONE)
+    assert isinstance(draft, Draft) and draft.citations == [] and shown == [draft.text]
+    assert "does not cover" in draft.text and "the office" in draft.text
+
+    settings = make_settings(tmp_path, min_relevance=0.2)
+    advisor = replace(build_advisor(settings, embeddings=HashEmbeddings()), writer=writer)
+    assert advisor.ask("Is a licence needed to send items to Crimea?").answer == "Minimal answer."
+    follow = advisor.ask("And to Sevastopol?", [Turn(role="user", content="Crimea items?")])
+    assert follow.model == "minimal" and writer.asked[-1] == "And to Sevastopol?"
+    declined = advisor.ask("Do I need a GDPR data protection assessment for my Iran survey?")
+    assert declined.in_scope is False and "does not cover" in declined.answer

@@ -65,7 +65,7 @@ def test_unverified_facts_carry_an_as_of_date() -> None:
 
 
 def test_curated_cases_cover_every_level_and_the_hard_kinds() -> None:
-    from advisor.evaluation import load_cases
+    from advisor.evaluation.cases import load_cases
 
     cases, files = load_cases([REPO / "evals" / "cases"])
     levels = Counter(str(c.expected_level) for c in cases)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.errors import InputError
-from advisor.text import normalise
+from advisor.text import asking_cue, normalise
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,18 @@ def test_lone_surrogate_is_a_clear_error() -> None:
 def test_plain_text_is_unchanged() -> None:
     text = "Can I send my exploit research to a co-author in China?"
     assert normalise(text) == text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cue"),
+    [
+        ("Can't my foreign students use the equipment?", "can't"),
+        ("But don't we need a licence for this?", "don't"),
+        ("Isn't the code already public?", "isn't"),
+        ("We can't share the code.", None),  # a statement denies
+        ("Can't my students use it.", None),  # no question mark: not a question
+        ("Why can't my students use it?", None),  # not inverted at the start
+    ],
+)
+def test_asking_cue_finds_only_inverted_negative_questions(sentence: str, cue: str | None) -> None:
+    assert asking_cue(sentence) == cue

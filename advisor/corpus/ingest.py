@@ -24,6 +24,7 @@ from advisor.corpus.store import ChunkStore, DocumentState
 from advisor.errors import InputError
 from advisor.models import Chunk, DocMeta, IngestReport, LoadedDocument, Page
 from advisor.settings import Settings
+from advisor.yamlfile import sidecar_path
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def source_name(path: Path, base: Path) -> str:
 
 def _sidecar_meta(path: Path) -> dict[str, Any]:
     """``report.pdf.meta.yaml`` carries metadata for files that cannot hold front matter."""
-    sidecar = path.with_name(path.name + ".meta.yaml")
+    sidecar = sidecar_path(path)
     if not sidecar.exists():
         return {}
     try:
@@ -383,7 +384,7 @@ class Ingestor:
                 seen.add(source)
         scopes = [source_name(r, self.base) for r in roots]
         for source in states:
-            if source not in seen and any(_within(source, scope) for scope in scopes):
+            if source not in seen and any(_in_scope(source, scope) for scope in scopes):
                 self.store.delete_document(source)
                 report.removed += 1
         report.documents, report.chunks = self.store.counts()
@@ -450,7 +451,8 @@ def _count(
         )
 
 
-def _within(source: str, scope: str) -> bool:
+def _in_scope(source: str, scope: str) -> bool:
+    """Whether a source name lies under a scope's source name (both relative to the base)."""
     if scope in ("", "."):
         return not source.startswith("/")
     return source == scope or source.startswith(scope.rstrip("/") + "/")

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -61,6 +61,7 @@ from advisor.records.anchor import (
     write_anchor,
 )
 from advisor.records.keys import KEY_FILE, AuditKey, mac
+from advisor.records.sink import CHANNELS, Channel
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -103,6 +104,7 @@ audit_log = Table(
     Column("username", Text),
     # answer
     Column("conversation_id", Text),
+    Column("channel", String(16)),  # ui | api | cli | mcp: where the question was asked
     Column("question", Text),
     Column("answer", Text),
     Column("level", String(16)),
@@ -128,6 +130,10 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 HASHED = tuple(c.name for c in audit_log.columns if c.name != "hash")
+# Columns added after the hashed format was fixed. They are hashed only when set, so a record
+# written before they existed (or without them) hashes exactly as it did: old chains verify
+# unchanged. A store written by an earlier version gets them on its first write here.
+ADDED_LATER = ("channel",)
 _BOOLEANS = ("in_scope", "fallback")
 _CONTENT = tuple(n for n in HASHED if n not in ("seq", "prev_hash"))
 
@@ -191,9 +197,14 @@ def canonical(row: Mapping[Any, Any]) -> bytes:
     """The bytes a record's hash covers: its hashed fields as sorted, compact JSON.
 
     Latency is fixed to three decimals and yes/no columns to true/false, so a float round trip
-    or a driver that returns booleans as 0/1 cannot change the hash.
+    or a driver that returns booleans as 0/1 cannot change the hash. A column of ADDED_LATER
+    that is empty is left out, as the version before it had no such field.
     """
-    payload = {name: row.get(name) for name in HASHED}
+    payload = {
+        name: row.get(name)
+        for name in HASHED
+        if name not in ADDED_LATER or row.get(name) is not None
+    }
     for name in _BOOLEANS:
         if payload[name] is not None:
             payload[name] = bool(payload[name])
@@ -525,6 +536,7 @@ class AuditLog:
         self._queue: deque[dict[str, Any]] = deque()
         self._queue_lock = threading.Lock()
         self._ready = False
+        self._current_schema = False  # the store has every column (ADDED_LATER included)
         self._diverged = False  # the store no longer holds the anchored head: keep the anchor
         self.retry_after = retry_after
         self._retry_at = 0.0
@@ -567,17 +579,23 @@ class AuditLog:
         user: str | None,
         corpus_hash: str,
         rules_hash: str,
+        channel: Channel | None = None,
     ) -> str | None:
-        """Record an answered question; returns its id (final even while queued), never raises.
+        """Record an answered question; returns its id (final even while queued). Never raises
+        on a store failure; an unknown ``channel`` is a caller's bug and raises InputError.
 
         None only when the record could not be kept at all (queue full, or a bug): both logged.
+        ``channel`` says where it was asked (CHANNELS); without one the record is as before.
         """
+        if channel is not None and channel not in CHANNELS:
+            raise InputError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
         try:
             latency = float(answer.latency_ms)
             entry = _entry(
                 "answer",
                 username=user,
                 conversation_id=conversation_id,
+                channel=channel,
                 question=answer.question,
                 answer=answer.answer,
                 level=Level(answer.level).value,
@@ -777,6 +795,7 @@ class AuditLog:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
                 if not self._ready:  # under the write lock, so two processes cannot both create
                     metadata.create_all(conn)
+                    self._add_later_columns(conn)
                 last = (
                     conn.execute(select(t).order_by(t.c.seq.desc()).limit(1).with_for_update())
                     .mappings()
@@ -796,8 +815,28 @@ class AuditLog:
                     row["hash"] = prev = keyed_hash(row, key)
                     rows.append(row)
                 conn.execute(insert(t), rows)
-        self._ready = True
+        self._ready = self._current_schema = True  # committed: the columns are there too
         return holds, seq, prev
+
+    def _add_later_columns(self, conn: Connection) -> None:
+        """Give a store an earlier version wrote the columns added since. They are nullable
+        and left empty in its records, so those records and their hashes stay as they are."""
+        present = {c["name"] for c in inspect(conn).get_columns(audit_log.name)}
+        for name in ADDED_LATER:
+            if name not in present:
+                kind = audit_log.c[name].type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {audit_log.name} ADD COLUMN {name} {kind}")
+
+    def _stored_columns(self, conn: Connection) -> list[Column[Any]]:
+        """The columns to read: a store an earlier version wrote lacks ADDED_LATER until the
+        first write here adds them, and reading (verify, export) must not change it. Only a
+        complete schema is remembered: another process may add the columns at any time."""
+        if self._current_schema:
+            return list(audit_log.columns)
+        present = {c["name"] for c in inspect(conn).get_columns(audit_log.name)}
+        columns = [c for c in audit_log.columns if c.name in present]
+        self._current_schema = len(columns) == len(audit_log.columns)
+        return columns
 
     def _legacy_head(self, last: Mapping[Any, Any], key: bytes) -> bool:
         """True when the chain's head has a plain SHA-256 hash: the log predates the key."""
@@ -899,7 +938,7 @@ class AuditLog:
                 result = VerifyResult(True, 0)
             else:
                 with self._engine.connect() as conn, conn.begin():
-                    stmt = select(audit_log).order_by(audit_log.c.seq)
+                    stmt = select(*self._stored_columns(conn)).order_by(audit_log.c.seq)
                     rows = conn.execute(stmt.execution_options(yield_per=1000)).mappings()
                     result = check_rows(rows, key)
                     if pins:
@@ -1050,7 +1089,7 @@ class AuditLog:
             if self._missing() is not None:
                 return []
             with self._engine.connect() as conn:
-                stmt = select(audit_log).order_by(audit_log.c.seq)
+                stmt = select(*self._stored_columns(conn)).order_by(audit_log.c.seq)
                 return list(conn.execute(stmt).mappings().all())
         except SQLAlchemyError as exc:
             raise self._read_error(exc) from exc
@@ -1103,14 +1142,15 @@ class AuditLog:
             if not self._exists():
                 return
             with self._engine.connect() as conn, conn.begin():
-                fb_stmt = select(t).where(t.c.kind == "feedback").order_by(t.c.seq)
+                columns = self._stored_columns(conn)
+                fb_stmt = select(*columns).where(t.c.kind == "feedback").order_by(t.c.seq)
                 if bound is not None:
                     fb_stmt = fb_stmt.where(t.c.created_at >= bound)
                 latest: dict[str, tuple[int, Mapping[Any, Any]]] = {}
                 for fb in conn.execute(fb_stmt).mappings():
                     count = latest.get(fb["record_id"], (0, fb))[0]
                     latest[fb["record_id"]] = (count + 1, fb)
-                stmt = select(t).where(t.c.kind != "feedback").order_by(t.c.seq)
+                stmt = select(*columns).where(t.c.kind != "feedback").order_by(t.c.seq)
                 if bound is not None:
                     stmt = stmt.where(t.c.created_at >= bound)
                 for row in conn.execute(stmt.execution_options(yield_per=1000)).mappings():
@@ -1138,12 +1178,7 @@ class AuditLog:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
             return count
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow([_csv_cell(row[name]) for name in EXPORT_COLUMNS])
-            count += 1
-        return count
+        return write_csv(out, EXPORT_COLUMNS, ([row[n] for n in EXPORT_COLUMNS] for row in rows))
 
 
 def _export_row(
@@ -1166,6 +1201,19 @@ def _export_row(
     ):
         out[f"feedback_{name}"] = None if last is None else last[column]
     return {name: out.get(name) for name in EXPORT_COLUMNS}
+
+
+def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """The one CSV writer for files a person opens in a spreadsheet (the audit export, the
+    feedback review): cells that a spreadsheet would run as a formula get a leading
+    apostrophe, since questions and comments are user input. Returns the row count."""
+    writer = csv.writer(out)
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+        count += 1
+    return count
 
 
 def _csv_cell(value: Any) -> Any:

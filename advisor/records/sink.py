@@ -5,9 +5,14 @@ a small fake."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from advisor.models import Answer, Level
+
+# Where a question was asked; stored with its answer so the office can tell a chat answer from
+# one fetched by a script (api), printed at a terminal (cli) or given to an agent (mcp).
+Channel = Literal["ui", "api", "cli", "mcp"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
 @runtime_checkable
@@ -20,6 +25,7 @@ class AuditSink(Protocol):
         user: str | None,
         corpus_hash: str,
         rules_hash: str,
+        channel: Channel | None = None,
     ) -> str | None: ...
 
     def record_event(

@@ -22,6 +22,8 @@ from advisor.rules.facts import FIXED, ITEMS, MISSING_SHORT, PLACE_KINDS, atoms_
 from advisor.rules.facts import check_atom as check_fact
 from advisor.rules.phrasings import Embedder, FactMatcher, PhrasingSpec
 from advisor.rules.situation import Situation, SituationExtractor
+from advisor.text import asking_cue
+from advisor.watched import Watched, files_stamp
 from advisor.yamlfile import load_model
 
 log = logging.getLogger(__name__)
@@ -336,6 +338,11 @@ class RuleSet:
             if token == "," or token.lower() in self.breaks:
                 break
             window.insert(0, token)
+        asking = asking_cue(_sentence_of(text, match))
+        if asking is not None:  # "Can't my students see it?" asks; it does not deny
+            lowered = [t.lower() for t in window]
+            if asking in lowered:
+                del window[lowered.index(asking)]
         for i in range(len(window)):
             if self.negation.search(" ".join(window[: i + 1])):
                 return True
@@ -414,10 +421,25 @@ class EscalationEngine:
         self.cache_dir = cache_dir
         self.party_screen = party_screen
         self.embeddings = embeddings
-        self.last_error: str | None = None
-        self._stamp = self._files_stamp()
-        self.rules = RuleSet.load(folder)
+        self._rules: Watched[RuleSet] = Watched(
+            lambda: RuleSet.load(folder),
+            lambda: files_stamp(lambda: sorted(folder.glob("*.y*ml"))),
+            on_reload=lambda _rules: self._take_rules(),
+            on_error=lambda exc: log.warning(
+                "rules not reloaded, previous rules stay in force: %s", exc
+            ),
+        )
         self._extractor = self._make_extractor()
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules in force: the last set that loaded without an error."""
+        return self._rules.value
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the rule files on disk are not in force, until they are fixed."""
+        return self._rules.last_error
 
     def _make_extractor(self) -> SituationExtractor:
         matcher = (
@@ -427,33 +449,16 @@ class EscalationEngine:
         )
         return SituationExtractor(self.rules, matcher)
 
-    def _files_stamp(self) -> tuple[tuple[str, float, int], ...]:
-        try:
-            return tuple(
-                (p.name, p.stat().st_mtime, p.stat().st_size)
-                for p in sorted(self.folder.glob("*.y*ml"))
-            )
-        except OSError:
-            return ()
+    def _take_rules(self) -> None:
+        self._extractor = self._make_extractor()
 
     def refresh(self) -> bool:
         """Reload when the files changed; True when new rules were taken."""
-        stamp = self._files_stamp()
-        if stamp == self._stamp:
-            return False
-        self._stamp = stamp
-        return self.reload()
+        return self._rules.refresh()
 
     def reload(self) -> bool:
-        try:
-            self.rules = RuleSet.load(self.folder)
-        except RulesError as exc:
-            self.last_error = str(exc)
-            log.warning("rules not reloaded, previous rules stay in force: %s", exc)
-            return False
-        self.last_error = None
-        self._extractor = self._make_extractor()
-        return True
+        """Reload now (after an edit); True when the new rules were taken."""
+        return self._rules.reload()
 
     @property
     def digest(self) -> str:
@@ -584,3 +589,11 @@ def _atoms_of(entry: str) -> list[str]:
 
 def _fill(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(places|items|missing)\}", lambda m: values[m.group(1)], template)
+
+
+def _sentence_of(text: str, match: re.Match[str]) -> str:
+    """The sentence around a match, from its start to its closing mark (kept)."""
+    start = max(text.rfind(mark, 0, match.start()) for mark in ".!?\n") + 1
+    end = re.search(r"[.!?\n]", text[match.end() :])
+    stop = len(text) if end is None else match.end() + end.end()
+    return text[start:stop]

@@ -97,6 +97,10 @@ ACTIVITIES = {
     "import": "buy or import from",
     "report_violation": "report or disclose a possible violation",
     "evasion": "evade or get around sanctions or export controls",
+    "screening_hit": "resolve a possible match on a screening list",
+    "sanctions_change": "ask about sanctions that were lifted, eased or changed",
+    "deemed_export_certification": "certify export-control status for a visa petition (I-129)",
+    "sponsor_review": "a sponsor reviews publications before release",
 }
 PLACE_KINDS = (
     "dest",

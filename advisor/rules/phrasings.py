@@ -20,6 +20,8 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.text import asking_cue
+
 _CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|,\s+(?=(?:but|and|or|so|while|because|if)\b)")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|none|nobody|nothing|isn't|aren't|won't|don't|doesn't|didn't|"
@@ -117,7 +119,7 @@ class FactMatcher:
         sims = vectors @ matrix.T
         found: dict[str, tuple[str, float]] = {}
         for row, clause in enumerate(parts):
-            negated = bool(_NEGATION.search(clause))
+            negated = bool(_NEGATION.search(_without_asking(clause)))
             best: dict[int, float] = {}
             for col in np.flatnonzero(sims[row] >= 0.4):
                 owner = owners[col]
@@ -132,3 +134,9 @@ class FactMatcher:
 
     def facts(self, texts: Sequence[str]) -> set[str]:
         return {fact for fact, _, _ in self.scores(texts)}
+
+
+def _without_asking(clause: str) -> str:
+    """The clause without the contraction of an inverted negative question."""
+    cue = asking_cue(clause)
+    return clause if cue is None else re.sub(re.escape(cue), "", clause, count=1, flags=re.I)

@@ -60,7 +60,7 @@ _BORN_AFTER = re.compile(r"^-born\b", re.I)
 _BORN_BEFORE = re.compile(r"\b(?:born|birth|grew up)\s+(?:in|at)\s+(?:the\s+)?$", re.I)
 _NAT_BEFORE = re.compile(
     r"\b(?:citizens?|citizenship|nationals?|nationality|passports?|natives?)\s+(?:of|from)\s+"
-    r"(?:the\s+)?$|\b(?:holds?|has|have|with)\s+(?:an?\s+|dual\s+)?$",
+    r"(?:the\s+)?$|\b(?:holds?|has|have)\s+(?:an?\s+|dual\s+)?$|\bwith\s+dual\s+$",
     re.I,
 )
 _TOPIC_BEFORE = re.compile(

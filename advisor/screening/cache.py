@@ -21,6 +21,7 @@ from advisor.errors import RulesError
 from advisor.screening.formats import file_date, load_list, ofac_companions
 from advisor.screening.matching import Index
 from advisor.screening.models import LoadedList
+from advisor.yamlfile import sidecar_path
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def digest(files: tuple[Path, ...]) -> str:
     for f in files:
         h.update(f.name.encode() + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).digest())
-        meta = f.with_name(f.name + ".meta.yaml")
+        meta = sidecar_path(f)
         if meta.is_file():
             h.update(meta.read_bytes())
     return h.hexdigest()

@@ -28,6 +28,7 @@ from advisor.screening.countries import to_iso2
 from advisor.screening.models import SDN_SOURCE, LoadedList, Party, list_code
 from advisor.screening.names import name_tokens
 from advisor.screening.remarks import parse_remarks
+from advisor.yamlfile import sidecar_path
 
 REQUIRED = ("name", "source")
 MAX_PROBLEMS = 50  # problems kept word for word; the count covers all of them
@@ -509,13 +510,9 @@ FORMAT_NAMES = {
 }
 
 
-def sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".meta.yaml")
-
-
 def file_date(path: Path, files: tuple[Path, ...]) -> tuple[date | None, str]:
     """A sidecar's ``list_date``, else the newest file modification time (said so)."""
-    meta = sidecar(path)
+    meta = sidecar_path(path)
     if meta.is_file():
         try:
             data = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}

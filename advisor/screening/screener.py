@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -37,6 +36,7 @@ from advisor.screening.matching import (
 from advisor.screening.models import EMBARGOED, LoadedList, Party
 from advisor.screening.names import part_similarity, phonetic, words
 from advisor.screening.remarks import DateParts, parse_dates
+from advisor.watched import Watched, files_stamp
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -215,54 +215,44 @@ class Screener:
         self.cache_dir = cache_dir
         self.max_age_days = max_age_days
         self._today = today
-        self.last_error: str | None = None
-        self._lock = threading.Lock()
-        self._stamp = self._file_stamp()
-        self._built: Built = build(self.path, cache_dir)
+        self._list: Watched[Built] = Watched(
+            lambda: build(self.path, self.cache_dir),
+            lambda: files_stamp(lambda: list_files(self.path)),
+            errors=(RulesError, OSError),
+            on_reload=lambda built: log.info(
+                "screening list reloaded: %d entries", len(built.loaded.parties)
+            ),
+            on_error=lambda exc: log.error(
+                "screening list not reloaded, the previous list stays in force: %s", exc
+            ),
+        )
 
     # -- list lifecycle ---------------------------------------------------------------
 
-    def _file_stamp(self) -> tuple[tuple[str, int, int], ...] | None:
-        try:
-            files = list_files(self.path)
-            return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-        except (OSError, RulesError):
-            return None
-
     def refresh(self) -> bool:
         """Reload when a list file's mtime or size changed; True when a new list was taken."""
-        stamp = self._file_stamp()
-        if stamp == self._stamp:
-            return False
-        with self._lock:
-            if stamp == self._stamp:
-                return False
-            self._stamp = stamp
-            try:
-                self._built = build(self.path, self.cache_dir)
-            except (RulesError, OSError) as exc:
-                self.last_error = str(exc)
-                log.error("screening list not reloaded, the previous list stays in force: %s", exc)
-                return False
-            self.last_error = None
-            log.info("screening list reloaded: %d entries", len(self._built.loaded.parties))
-            return True
+        return self._list.refresh()
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the list file on disk is not in use, until it is fixed."""
+        return self._list.last_error
 
     @property
     def loaded(self) -> LoadedList:
-        return self._built.loaded
+        return self._list.value.loaded
 
     @property
     def index(self) -> Index:
-        return self._built.index
+        return self._list.value.index
 
     @property
     def from_cache(self) -> bool:
-        return self._built.from_cache
+        return self._list.value.from_cache
 
     @property
     def parties(self) -> list[Party]:
-        return self._built.loaded.parties
+        return self._list.value.loaded.parties
 
     @property
     def is_sample(self) -> bool:

@@ -82,21 +82,32 @@ class WriteRequest:
 
 
 class AnswerWriter(Protocol):
-    """What the chain needs of a writer. ``condenses`` says whether ``condense`` rewrites
-    follow-ups into standalone questions (otherwise the chain joins the recent turns)."""
+    """What the chain needs of a writer. Writers inherit it explicitly and so get the
+    defaults: ``write`` drains ``stream``; ``condense`` does not rewrite follow-ups (the chain
+    then joins the recent turns, and ``condenses`` is False); ``decline`` gives the fixed
+    out-of-scope text. The chain asks for each ability by name, never by probing."""
 
     name: str
+    office: str
     condenses: bool
-
-    def write(self, request: WriteRequest) -> Draft: ...
 
     def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]: ...
 
-    def condense(self, question: str, history: list[Turn]) -> str: ...
+    def write(self, request: WriteRequest) -> Draft:
+        return final_draft(self.stream(request))
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """A standalone question for retrieval, or "" to let the chain join the turns."""
+        return ""
 
     def decline(
         self, question: str, flags: list[Flag], level: Level
-    ) -> Iterator[str | Shown | Draft]: ...
+    ) -> Iterator[str | Shown | Draft]:
+        """The answer to an out-of-scope question: no citations, the flags, the notice."""
+        blocks = [out_of_scope_text(self.office), flags_block(flags), notice(self.office)]
+        body = "\n\n".join(b for b in blocks if b)
+        yield body
+        yield Draft(text=body, citations=[])
 
 
 def final_draft(parts: Iterable[str | Shown | Draft]) -> Draft:
@@ -281,11 +292,12 @@ def statements(hit: ScoredChunk) -> list[str]:
 
 
 @dataclass
-class ExtractiveWriter:
+class ExtractiveWriter(AnswerWriter):
     """Bottom line from the level, then the most relevant retrieved sentences with [n].
 
     Needs no LLM: every statement except the fixed bottom line, flag reasons and next steps
-    is a sentence copied from a cited passage, so nothing can be invented.
+    is a sentence copied from a cited passage, so nothing can be invented. It keeps the
+    contract's defaults: no condensing (``condenses`` False) and the fixed decline.
     """
 
     embeddings: Embeddings
@@ -382,21 +394,6 @@ class ExtractiveWriter:
         with self._select_lock:
             selected = self._select(question, hits, vector, n_support)
             return selected, dict(self._last)
-
-    def write(self, request: WriteRequest) -> Draft:
-        return final_draft(self.stream(request))
-
-    def condense(self, question: str, history: list[Turn]) -> str:
-        """The extractive writer does not rewrite follow-ups; the chain joins the turns."""
-        return ""
-
-    def decline(
-        self, question: str, flags: list[Flag], level: Level
-    ) -> Iterator[str | Shown | Draft]:
-        blocks = [out_of_scope_text(self.office), flags_block(flags), notice(self.office)]
-        body = "\n\n".join(b for b in blocks if b)
-        yield body
-        yield Draft(text=body, citations=[])
 
     def stream(self, request: WriteRequest) -> Iterator[str | Shown | Draft]:
         office, flags, level = self.office, request.flags, request.level

@@ -41,6 +41,7 @@ from advisor.models import Citation, Flag, Level, Turn
 from advisor.settings import Settings
 from advisor.writing.answer import (
     LEVEL_LABEL,
+    AnswerWriter,
     Draft,
     ExtractiveWriter,
     Shown,
@@ -294,7 +295,7 @@ Check = Callable[[str], list[str]]
 
 
 @dataclass
-class LLMWriter:
+class LLMWriter(AnswerWriter):
     """Answer writer around a chat model, with the extractive writer as its safety net."""
 
     chat: BaseChatModel

@@ -22,8 +22,10 @@ def to_markdown(answers: list[Answer], office: str, *, title: str = "export-advi
         "",
     ]
     for i, answer in enumerate(answers, start=1):
-        out += [f"## Question {i}", "", answer.question, "", f"**Level: {answer.level.upper()}**"]
+        level = answer.level.upper() + ("" if answer.in_scope else " (out of scope)")
+        out += [f"## Question {i}", "", answer.question, "", f"**Level: {level}**"]
         out += [f"(writer: {answer.model}{', fallback' if answer.fallback else ''})", ""]
+        out += _situation_lines(answer)
         if answer.flags:
             out += ["### Flags", ""]
             out += [
@@ -45,6 +47,19 @@ def to_markdown(answers: list[Answer], office: str, *, title: str = "export-advi
     return "\n".join(out).rstrip() + "\n"
 
 
+def _situation_lines(answer: Answer) -> list[str]:
+    """What the advisor understood and what it still needs: the office reads the record
+    without the chat, so the facts the level rests on travel with it."""
+    out: list[str] = []
+    if answer.situation.understood:
+        out += ["### What I understood", "", *[f"- {u}" for u in answer.situation.understood], ""]
+    if answer.missing:
+        out += ["### Still to answer", "", *[f"- {m}" for m in answer.missing], ""]
+    if answer.notes:
+        out += ["### Notes", "", *[f"- {n}" for n in answer.notes], ""]
+    return out
+
+
 def _font_path(name: str) -> Path:
     import matplotlib
 
@@ -61,6 +76,7 @@ def _plain(text: str) -> str:
 def to_pdf(answers: list[Answer], office: str, path: Path) -> Path:
     """The Markdown record laid out as a PDF, with a Unicode font shipped by matplotlib."""
     from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -68,20 +84,26 @@ def to_pdf(answers: list[Answer], office: str, path: Path) -> Path:
     pdf.add_font("DejaVu", "B", str(_font_path("DejaVuSans-Bold.ttf")))
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def put(w: float, h: float, text: str) -> None:
+        # fpdf2 leaves the cursor at the cell's right edge by default, which printed every
+        # following line off the page; each cell must end at the next line's left margin.
+        pdf.multi_cell(w, h, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     for line in to_markdown(answers, office).splitlines():
         heading = re.match(r"^(#{1,3})\s+(.*)", line)
         if heading:
             size = {1: 16, 2: 13, 3: 11}[len(heading.group(1))]
             pdf.set_font("DejaVu", "B", size)
-            pdf.multi_cell(width, size * 0.55, _plain(heading.group(2)))
+            put(width, size * 0.55, _plain(heading.group(2)))
             pdf.ln(1)
         elif line.startswith("> "):
             pdf.set_font("DejaVu", "", 8.5)
             pdf.set_x(pdf.l_margin + 4)
-            pdf.multi_cell(width - 4, 4.2, _plain(line[2:]))
+            put(width - 4, 4.2, _plain(line[2:]))
         elif line.strip():
             pdf.set_font("DejaVu", "", 10)
-            pdf.multi_cell(width, 5, _plain(line))
+            put(width, 5, _plain(line))
         else:
             pdf.ln(2)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -154,7 +154,7 @@ def test_a_bomb_uploaded_in_the_compliance_tab_is_refused_and_nothing_is_kept(
     import shutil
 
     from advisor.chain import build_advisor
-    from advisor.ui import admin
+    from advisor.services.documents import UPLOADS, DocumentService
     from tests.conftest import RULES, TEST_CORPUS
 
     shutil.copytree(TEST_CORPUS, tmp_path / "corpus")
@@ -165,9 +165,9 @@ def test_a_bomb_uploaded_in_the_compliance_tab_is_refused_and_nothing_is_kept(
     before = advisor.store.document_hashes()
     bomb = pdf_bomb(tmp_path / "report.pdf", 80, text_ops(3))
     with pytest.raises(InputError, match=r"report\.pdf: 80 pages is over the limit of 50"):
-        admin.publish_document(advisor, bomb, {})
+        DocumentService(advisor).publish(bomb)
     dense = pdf_bomb(tmp_path / "dense.pdf", 40, text_ops(6000))
     with pytest.raises(InputError, match=r"dense\.pdf: .*ADVISOR_MAX_PDF_CONTENT_MB"):
-        admin.preview_upload(advisor, dense, {})
+        DocumentService(advisor).preview(dense)
     assert advisor.store.document_hashes() == before
-    assert not (tmp_path / "corpus" / admin.UPLOADS / "report.pdf").exists()
+    assert not (tmp_path / "corpus" / UPLOADS / "report.pdf").exists()

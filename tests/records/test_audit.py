@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 import advisor.records.audit as audit_mod
@@ -28,6 +28,7 @@ from advisor.cli import main
 from advisor.errors import InputError, StoreError
 from advisor.models import Answer, Citation, Flag, Level
 from advisor.records.audit import EXPORT_COLUMNS, AuditLog
+from advisor.records.keys import mac
 from tests.conftest import make_settings
 from tests.pg_server import PgServer, postgres_server
 
@@ -669,3 +670,118 @@ def test_cli_export_bad_date_and_env_url(
     assert main(["audit", "verify"]) == 0
     assert "1 records" in capsys.readouterr().out
     assert elsewhere.exists() and not env.exists()
+
+
+# --------------------------------------------------------------------------- channels
+
+# The fields a record's hash covered before the channel column existed.
+HASHED_BEFORE_CHANNELS = tuple(n for n in audit_mod.HASHED if n != "channel")
+
+
+def hashed_before_channels(row: dict, key: bytes) -> str:
+    """A record's hash exactly as the version before channels computed it."""
+    payload = {name: row.get(name) for name in HASHED_BEFORE_CHANNELS}
+    for name in ("in_scope", "fallback"):
+        if payload[name] is not None:
+            payload[name] = bool(payload[name])
+    if payload["latency_ms"] is not None:
+        payload["latency_ms"] = f"{float(payload['latency_ms']):.3f}"
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return mac(key, text.encode("utf-8", "surrogatepass"))
+
+
+def columns(backend: Backend) -> set[str]:
+    engine = backend.engine()
+    names = {c["name"] for c in inspect(engine).get_columns("audit_log")}
+    engine.dispose()
+    return names
+
+
+def test_the_channel_is_stored_read_back_and_covered_by_the_hash(
+    log: AuditLog, backend: Backend
+) -> None:
+    asked = [
+        log.record_answer(
+            make_answer(),
+            conversation_id="c",
+            user=None,
+            corpus_hash="x",
+            rules_hash="y",
+            channel=channel,
+        )
+        for channel in ("ui", "api", "cli", "mcp")
+    ]
+    plain = record(log)  # the old call, without a channel
+    rows = backend.rows()
+    assert [r["id"] for r in rows] == [*asked, plain]
+    assert [r["channel"] for r in rows] == ["ui", "api", "cli", "mcp", None]
+    key = (backend.folder / "audit.key").read_bytes().strip()
+    assert rows[4]["hash"] == hashed_before_channels(rows[4], key)  # no channel: old format
+    assert rows[0]["hash"] != hashed_before_channels(rows[0], key)  # the channel is hashed
+    assert log.verify().ok
+
+    backend.tamper("UPDATE audit_log SET channel = 'ui' WHERE seq = 3")
+    result = log.verify()
+    assert not result.ok and result.first_bad_seq == 3 and result.first_bad_id == asked[2]
+    backend.tamper("UPDATE audit_log SET channel = 'cli' WHERE seq = 3")
+    assert log.verify().ok
+    backend.tamper("UPDATE audit_log SET channel = 'api' WHERE seq = 5")  # one added later
+    assert log.verify().first_bad_seq == 5
+
+
+def test_an_unknown_channel_is_a_callers_bug(log: AuditLog) -> None:
+    with pytest.raises(InputError, match="channel must be one of ui, api, cli, mcp"):
+        log.record_answer(
+            make_answer(),
+            conversation_id="c",
+            user=None,
+            corpus_hash="x",
+            rules_hash="y",
+            channel="email",  # type: ignore[arg-type]
+        )
+
+
+def test_a_log_written_before_channels_still_opens_verifies_and_takes_them(
+    backend: Backend,
+) -> None:
+    """A store of the version before channels: no channel column, each hash over the old
+    fields. Reading leaves it as it is; the first write adds the column, nothing else."""
+    old = backend.open()
+    first = [record(old, f"q{i}") for i in range(2)]
+    old.record_event("eval_run", {"run": 1})
+    feedback = old.add_feedback(first[0], "down", "wrong level", None)
+    old.close()
+    engine = backend.engine()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE audit_log DROP COLUMN channel")
+    engine.dispose()
+    assert "channel" not in columns(backend)
+    key = (backend.folder / "audit.key").read_bytes().strip()
+    before = backend.rows()
+    assert all(r["hash"] == hashed_before_channels(r, key) for r in before)
+
+    log = backend.open()
+    result = log.verify()
+    assert result.ok and result.records == 4, result.summary()
+    assert len(list(log.export_rows())) == 3 and log.feedback()[0].id == feedback
+    assert "channel" not in columns(backend)  # verify, export and review changed nothing
+
+    new = log.record_answer(
+        make_answer("q2"),
+        conversation_id="c",
+        user=None,
+        corpus_hash="x",
+        rules_hash="y",
+        channel="cli",
+    )
+    log.close()
+    after = backend.rows()
+    assert "channel" in columns(backend)
+    assert [{k: v for k, v in r.items() if k != "channel"} for r in after[:4]] == before
+    assert [r["channel"] for r in after] == [None, None, None, None, "cli"]
+    assert after[4]["id"] == new
+    with backend.open() as again:
+        result = again.verify()
+    assert result.ok and result.records == 5 and result.head_hash == after[4]["hash"]

@@ -404,6 +404,14 @@ RULE_EXAMPLES = {
     "russia-belarus": "We have a new customer in Minsk.",
     "occupied-watch": "A partner in Melitopol asked to collaborate.",
     "listed-party": "Our sponsor appears on the Entity List.",
+    "sanctions-access-unnamed": "Our package was returned to us due to OFAC sanctions. Why?",
+    "listed-party-service": (
+        "We provide cloud hosting for a sanctioned company that publishes open-source code."
+    ),
+    "screening-match": "How do I tell whether this is a valid OFAC match?",
+    "sanctions-status-change": "The sanctions have been lifted, so can our app work there again?",
+    "deemed-export-certification": "How do we answer Part 6 of the Form I-129 for a new hire?",
+    "sponsor-review-scope": "The funding agency wants to review each paper before publication.",
     "military-police-intelligence-end-user": "A defense contractor wants to fund our lab.",
     "cyber-item-government-end-user": "A government agency wants our password cracker.",
     "controlled-item-d1-d5": "Can I give our unpublished source code to a lab in Beijing?",
@@ -525,3 +533,33 @@ def test_fifty_hostile_variants_keep_the_level(engine, question: str) -> None:
 
     assert len(PROHIBITED_BASES) * len(TRICKS) == 50
     assert engine.assess(normalise(question)).level == P, question
+
+
+def test_an_inverted_negative_question_asks_and_does_not_deny(engine) -> None:
+    """"Can't my students use all equipment?" states the equipment; "they can't" denies it."""
+    asked = engine.assess("But can't my foreign national students access all equipment here?")
+    denied = engine.assess("My foreign national students cannot access any equipment here.")
+    assert "item:hardware" in asked.situation.facts
+    assert "item:hardware" not in denied.situation.facts
+
+
+def test_except_ends_the_reach_of_a_negation(engine) -> None:
+    facts = engine.assess(
+        "There are no publication restrictions except that the sponsor wants to review "
+        "each paper before submission."
+    ).situation.facts
+    assert "activity:sponsor_review" in facts
+    assert "activity:sponsor_restriction" not in facts  # a review is not a veto
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Can we trade with an embargoed country?", "dest"),
+        ("We block users in OFAC countries from logging in.", "dest"),
+        ("A paper about sanctioned countries' malware.", "topic"),
+    ],
+)
+def test_an_unnamed_sanctioned_country_gets_a_role(engine, question: str, role: str) -> None:
+    facts = engine.assess(question).situation.facts
+    assert f"{role}:SANCTIONED" in facts, sorted(facts)

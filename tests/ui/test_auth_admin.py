@@ -14,7 +14,10 @@ import pytest
 from advisor.chain import Advisor, build_advisor
 from advisor.records.audit import AuditLog
 from advisor.records.auth import LoginThrottle, hash_password
-from advisor.ui import admin
+from advisor.services.users import Login, LoginResult
+from advisor.ui.admin import AdminTabs
+from advisor.ui.pages.evaluation import EvalFolders
+from advisor.ui.render.admin import login_message
 from tests.conftest import REPO, RULES, TEST_CORPUS, make_settings
 from tests.fakes import HashEmbeddings
 
@@ -33,6 +36,12 @@ def audit(tmp_path: Path):
     log.close()
 
 
+def attempt(login: Login, name: str, password: str, source: str) -> tuple[str | None, str]:
+    """(user or None, the message the form shows)."""
+    result: LoginResult = login.attempt(name, password, source)
+    return result.user, login_message(result)
+
+
 def events(audit: AuditLog) -> list[tuple[str, str | None, dict]]:
     return [
         (r["event"], r["user"], r["detail"]) for r in audit.export_rows() if r["kind"] == "event"
@@ -41,25 +50,15 @@ def events(audit: AuditLog) -> list[tuple[str, str | None, dict]]:
 
 def test_an_attacker_cannot_lock_the_officer_out(alice: str, audit: AuditLog) -> None:
     """Before: five wrong passwords from anywhere refused alice's real password for 300 s."""
-    settings = SimpleNamespace(admin_users=alice)
-    throttle = LoginThrottle()
+    login = Login(SimpleNamespace(admin_users=alice), audit, LoginThrottle())  # type: ignore[arg-type]
     for _ in range(4):
-        user, message = admin.login(
-            settings, "alice", "guess", throttle, source="203.0.113.9", audit=audit
-        )
+        user, message = attempt(login, "alice", "guess", "203.0.113.9")
         assert user is None and message == "⚠️ Wrong user name or password."
-    user, message = admin.login(
-        settings, "alice", "guess", throttle, source="203.0.113.9", audit=audit
-    )
+    user, message = attempt(login, "alice", "guess", "203.0.113.9")
     assert user is None and "try again in 30 s" in message
-    user, message = admin.login(
-        settings, "alice", PASSWORD, throttle, source="203.0.113.9", audit=audit
-    )
+    user, message = attempt(login, "alice", PASSWORD, "203.0.113.9")
     assert user is None and "Too many failed attempts" in message  # the attacker's address waits
-    assert admin.login(settings, "alice", PASSWORD, throttle, source="10.0.0.5", audit=audit) == (
-        "alice",
-        "",
-    )
+    assert attempt(login, "alice", PASSWORD, "10.0.0.5") == ("alice", "")
     recorded = events(audit)
     assert [e[0] for e in recorded] == ["login_failed"] * 5 + ["login_locked", "login"]
     assert recorded[0] == ("login_failed", None, {"user": "alice", "source": "203.0.113.9"})
@@ -77,19 +76,13 @@ def test_an_attacker_cannot_lock_the_officer_out(alice: str, audit: AuditLog) ->
 def test_a_spray_across_user_names_is_throttled(alice: str, audit: AuditLog) -> None:
     settings = SimpleNamespace(admin_users=alice)
     throttle = LoginThrottle()
-    messages = [
-        admin.login(
-            settings, f"user{n}", "Winter2025!", throttle, source="198.51.100.7", audit=audit
-        )[1]
-        for n in range(10)
-    ]
+    login = Login(settings, audit, throttle)  # type: ignore[arg-type]
+    messages = [attempt(login, f"user{n}", "Winter2025!", "198.51.100.7")[1] for n in range(10)]
     assert all(m == "⚠️ Wrong user name or password." for m in messages[:9])
     assert "Too many failed attempts" in messages[9]
-    assert (
-        "Too many failed attempts"
-        in admin.login(settings, "alice", PASSWORD, throttle, source="198.51.100.7", audit=audit)[1]
-    )
-    assert admin.login(settings, "alice", PASSWORD, throttle, source="10.0.0.5")[0] == "alice"
+    assert "Too many failed attempts" in attempt(login, "alice", PASSWORD, "198.51.100.7")[1]
+    unaudited = Login(settings, None, throttle)  # type: ignore[arg-type]
+    assert attempt(unaudited, "alice", PASSWORD, "10.0.0.5")[0] == "alice"
     locked = [e for e in events(audit) if e[0] == "login_locked"]
     assert len(locked) == 1 and locked[0][2]["scope"] == "source"
 
@@ -128,14 +121,16 @@ def test_tab_handlers_pass_the_address_and_end_idle_sessions(
     import gradio as gr
     from gradio.helpers import special_args
 
-    with gr.Blocks() as demo:
-        admin.build_admin_tabs(advisor, audit, reports_dir=tmp_path / "reports")
-    fns = {f.fn.__name__: f.fn for f in demo.fns.values() if f.fn}
-    on_login, on_list, on_logout = fns["on_login"], fns["on_list"], fns["on_logout"]
+    with gr.Blocks():
+        tabs = AdminTabs(advisor, audit, EvalFolders(tmp_path, tmp_path / "reports", tmp_path))
+        tabs.build()
+        tabs.wire()
+    session, on_list = tabs.session, tabs.documents.on_list
+    on_login, on_logout = session.on_login, session.on_logout
 
     # Gradio's own injection finds the request parameter and fills it in.
     args, *_ = special_args(on_login, ["alice", PASSWORD], request=client_request("10.0.0.5"))
-    token = on_login(*args)[0]
+    token = on_login(*args)[session.token]
     assert isinstance(token, str) and len(token) >= 40 and token != "alice"
     assert on_list(token)  # active
     time.sleep(0.5)
@@ -149,9 +144,9 @@ def test_tab_handlers_pass_the_address_and_end_idle_sessions(
         on_list("alice")
 
     args, *_ = special_args(on_login, ["alice", "wrong"], request=client_request("203.0.113.9"))
-    assert on_login(*args)[0] is None
+    assert on_login(*args)[session.token] is None
     args, *_ = special_args(on_login, ["alice", PASSWORD], request=client_request("10.0.0.5"))
-    token = on_login(*args)[0]
+    token = on_login(*args)[session.token]
     on_logout(token)
     with pytest.raises(gr.Error, match="Log in first"):
         on_list(token)

@@ -598,7 +598,9 @@ def _real_llm_settings() -> dict[str, object]:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_curated_cases_with_a_real_model(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from advisor.evaluation import compute_metrics, load_cases, run_cases
+    from advisor.evaluation.cases import load_cases
+    from advisor.evaluation.metrics import compute_metrics
+    from advisor.evaluation.runner import run_cases
 
     values = _real_llm_settings()  # skips before the embedding model is loaded
     settings = make_settings(tmp_path, corpus_dir=REPO / "corpus", **values)

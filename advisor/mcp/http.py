@@ -1,0 +1,94 @@
+"""/mcp on the app's own server: the streamable-HTTP route and its session manager's lifespan,
+handed to Gradio's ``launch(app_kwargs=...)`` so the page, the Gradio API and MCP share one
+port. When the chat requires login, /mcp asks for the same users (HTTP Basic)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from mcp.server import MCPServer
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from advisor.chain import Advisor
+from advisor.mcp.server import USER_SCOPE_KEY, build_server
+from advisor.records.sink import AuditSink
+from advisor.settings import Settings
+
+MCP_PATH = "/mcp"
+MAX_BODY = 1024 * 1024  # a question is at most a few thousand characters; no history is sent
+Login = Callable[[str, str], bool]
+
+
+def _basic_credentials(scope: Scope) -> tuple[str, str] | None:
+    for key, value in scope.get("headers", []):
+        if key == b"authorization" and value[:6].lower() == b"basic ":
+            try:
+                decoded = base64.b64decode(value[6:], validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            name, _, password = decoded.partition(":")
+            return name, password
+    return None
+
+
+class LoginGate:
+    """Lets a request through only with the credentials of an app user, checked by the app's
+    own login function (with its throttle) off the event loop: the hash is slow on purpose."""
+
+    def __init__(self, app: ASGIApp, login: Login) -> None:
+        self.app = app
+        self.login = login
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = _basic_credentials(scope) if scope["type"] == "http" else None
+        if given is not None and await anyio.to_thread.run_sync(self.login, *given):
+            await self.app({**scope, USER_SCOPE_KEY: given[0]}, receive, send)
+            return
+        refused = PlainTextResponse(
+            "login required: send the HTTP Basic credentials of an export-advisor user",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="export-advisor MCP"'},
+        )
+        await refused(scope, receive, send)
+
+
+def mcp_url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.port}{MCP_PATH}"
+
+
+def mcp_app_kwargs(
+    server: MCPServer, settings: Settings, login: Login | None = None
+) -> dict[str, Any]:
+    """FastAPI keyword arguments adding /mcp to the app Gradio builds: the route first, so
+    no Gradio route shadows it, and a lifespan that runs the session manager with the app.
+    Stateless JSON responses: every tool call is one request, nothing streams."""
+    inner = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=MAX_BODY,
+        host=settings.host,  # on loopback the SDK refuses other Host/Origin headers
+    )
+    endpoint: ASGIApp = inner if login is None else LoginGate(inner, login)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        async with server.session_manager.run():
+            print(f"* MCP server (streamable HTTP) on {mcp_url(settings)}", flush=True)
+            yield
+
+    return {"routes": [Route(MCP_PATH, endpoint=endpoint)], "lifespan": lifespan}
+
+
+def mcp_for_app(
+    advisor: Advisor, audit: AuditSink | None, login: Login | None
+) -> dict[str, Any]:
+    """The app's MCP server, ready for ``launch(app_kwargs=...)``."""
+    return mcp_app_kwargs(build_server(advisor, audit), advisor.settings, login)

@@ -1,0 +1,303 @@
+"""The Ask tab: streamed answers with their level badge and sources, feedback on each answer,
+and the conversation exported for the export control office."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from advisor.errors import AdvisorError
+from advisor.models import Answer
+from advisor.services.answering import AnsweringService, Origin, Recorded
+from advisor.ui.pages.base import Page
+from advisor.ui.render.chat import (
+    COPY_JS,
+    SHOW_ANSWER_JS,
+    answer_messages,
+    badge_html,
+    history_turns,
+    legend_html,
+    sources_panel_html,
+    streaming_message,
+    warning_message,
+)
+from advisor.writing.transcript import to_markdown, to_pdf
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Can I send my exploit research to a co-author in China?",
+    "May my Iranian postdoc see this sponsor's encryption code?",
+    "Our sponsor wants to approve every publication. Is it still fundamental research?",
+    "Can I take my laptop to a security conference in Germany?",
+    "Do I need a licence to publish my encryption library on GitHub?",
+]
+FAILED = (
+    "Something went wrong while answering; your question is kept in the box so you can try again."
+)
+RECORDED = "Thanks: your feedback was recorded."
+Updates = dict[Any, Any]
+
+
+def _user(request: gr.Request | None) -> str | None:
+    return None if request is None else request.username
+
+
+class ChatPage(Page):
+    """Answers go through the answering service (channel ``ui``), which records them; the
+    page keeps, per browser session, the answers shown and which chat message belongs to
+    which audit record, so a thumbs up or down reaches the right record."""
+
+    def __init__(self, answering: AnsweringService, office: str) -> None:
+        self.answering = answering
+        self.office = office
+
+    # ------------------------------------------------------------------ layout
+
+    def build(self) -> None:
+        """The conversation and its question box on the left; the level, its legend and the
+        sources on the right, in a column of their own so they never cover the box. On a
+        phone the two columns become one, ordered by CSS (chat, box, sources, level)."""
+        self.answers = gr.State([])
+        self.records = gr.State({})
+        self.conversation = gr.State(lambda: uuid.uuid4().hex)
+        self.pending = gr.State(None)
+        with gr.Row(equal_height=False, elem_id="ask-layout"):
+            with gr.Column(scale=3, min_width=300, elem_id="ask-main"):
+                self._build_conversation()
+            with gr.Column(scale=2, min_width=260, elem_id="ask-side"):
+                self.level_panel = gr.HTML(
+                    badge_html(None), elem_id="level-panel", label="Escalation level"
+                )
+                gr.HTML(legend_html(self.office), elem_id="level-legend", label="Levels")
+                self.sources = gr.HTML(
+                    sources_panel_html([]), elem_id="sources-panel", label="Sources"
+                )
+
+    def _build_conversation(self) -> None:
+        # The chat's own copy button would copy raw Markdown; this one copies clean text.
+        self.copy_button = gr.Button("Copy answer", size="sm", elem_id="copy-answer")
+        self.chat = gr.Chatbot(
+            label="Conversation",
+            elem_id="chat",
+            height=520,
+            autoscroll=False,  # advisorShowAnswer scrolls to the answer's start instead
+            buttons=[self.copy_button],
+            feedback_options=("Like", "Dislike"),
+        )
+        with gr.Row(elem_id="ask-row"):
+            self.box = gr.Textbox(
+                label="Your question",
+                placeholder="Describe what you want to share, with whom, and where they are.",
+                elem_id="question",
+                scale=5,
+                lines=1,
+                max_lines=8,
+                autofocus=False,  # focused by the page JS, without scrolling, on wide screens
+            )
+            self.send = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)
+        self._build_feedback()
+        with gr.Row(elem_id="chat-actions"):
+            self.clear_button = gr.Button(
+                "New conversation", variant="secondary", size="sm", elem_id="new-conversation"
+            )
+            self.export_button = gr.Button(
+                "Export conversation (Markdown + PDF)", size="sm", elem_id="export-button"
+            )
+        self.files = gr.File(
+            label="Conversation record",
+            visible=False,
+            elem_id="export-files",
+            file_count="multiple",
+        )
+        gr.Examples(
+            examples=[[e] for e in EXAMPLES],
+            inputs=[self.box],
+            label="Example questions",
+            elem_id="examples",
+        )
+
+    def _build_feedback(self) -> None:
+        with gr.Group(visible=False, elem_id="feedback-form") as self.feedback_form:
+            self.reason = gr.Radio(
+                ["wrong level", "wrong source", "other"],
+                label="What was wrong with this answer?",
+                elem_id="feedback-reason",
+            )
+            self.comment = gr.Textbox(label="Comment (optional)", elem_id="feedback-comment")
+            self.send_feedback_button = gr.Button("Send feedback", elem_id="feedback-send")
+        self.feedback_note = gr.Markdown(elem_id="feedback-note")
+
+    def wire(self) -> None:
+        view = [self.chat, self.box, self.level_panel, self.answers, self.records, self.sources]
+        for trigger in (self.box.submit, self.send.click):
+            trigger(
+                self.respond,
+                inputs=[self.box, self.chat, self.answers, self.records, self.conversation],
+                outputs=view,
+                api_visibility="undocumented",
+            ).then(None, js=SHOW_ANSWER_JS, api_visibility="private")
+        self.chat.like(
+            self.on_like,
+            inputs=[self.records],
+            outputs=[self.feedback_form, self.pending, self.feedback_note],
+            api_visibility="private",
+        )
+        self.send_feedback_button.click(
+            self.send_feedback,
+            inputs=[self.pending, self.reason, self.comment],
+            outputs=[self.feedback_form, self.pending, self.comment, self.feedback_note],
+            api_visibility="private",
+        )
+        self.export_button.click(
+            self.export, inputs=[self.answers], outputs=[self.files], api_visibility="private"
+        )
+        self.copy_button.click(None, js=COPY_JS, api_visibility="private")
+        # The chat's trash icon and "New conversation" are one reset: nothing of the old
+        # conversation may stay on screen (badge, sources, export files, feedback form).
+        reset = [*view, self.conversation, self.files, self.feedback_form, self.pending]
+        reset += [self.reason, self.comment, self.feedback_note]
+        for event in (self.clear_button.click, self.chat.clear):
+            event(self.clear, outputs=reset, api_visibility="private")
+
+    # ------------------------------------------------------------------ handlers
+
+    def _view(
+        self,
+        messages: list[dict[str, Any]],
+        box: str,
+        answer: Answer | None,
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        panel: str,
+    ) -> Updates:
+        return {
+            self.chat: messages,
+            self.box: box,
+            self.level_panel: badge_html(answer),
+            self.answers: answers,
+            self.records: records,
+            self.sources: panel,
+        }
+
+    def respond(
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        conversation: str,
+        request: gr.Request,
+    ) -> Iterator[Updates]:
+        """Stream the answer into the chat; the finished answer sets the badge and the
+        Sources panel. On an error the question goes back into the box."""
+        history = list(history or [])
+        answers = list(answers or [])
+        records = dict(records or {})
+        shown = [*history, {"role": "user", "content": message}]
+        past = [Answer.model_validate(a) for a in answers]
+        panel = sources_panel_html(past)
+        yield self._view(shown, "", None, answers, records, panel)
+        origin = Origin("ui", conversation, _user(request))
+        try:
+            for part in self.answering.stream(message, origin, history_turns(history)):
+                if isinstance(part, Recorded):
+                    yield self._finished(part, shown, past, answers, records)
+                else:
+                    partial = [*shown, streaming_message(part)]
+                    yield self._view(partial, "", None, answers, records, panel)
+        except AdvisorError as exc:
+            shown = [*history, warning_message(str(exc))]
+            yield self._view(shown, message, None, answers, records, panel)
+        except Exception:
+            log.exception("answering failed")
+            shown = [*history, warning_message(FAILED)]
+            yield self._view(shown, message, None, answers, records, panel)
+
+    def _finished(
+        self,
+        done: Recorded,
+        shown: list[dict[str, Any]],
+        past: list[Answer],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+    ) -> Updates:
+        """The answer's messages, each tied to its audit record (keyed by chat position)."""
+        answers.append(done.answer.model_dump(mode="json"))
+        messages = answer_messages(done.answer, len(answers))
+        if done.record_id:
+            for offset in range(len(messages)):
+                records[str(len(shown) + offset)] = done.record_id
+        panel = sources_panel_html([*past, done.answer])
+        return self._view([*shown, *messages], "", done.answer, answers, records, panel)
+
+    def on_like(self, records: dict[str, str], request: gr.Request, data: gr.LikeData) -> Updates:
+        """Thumbs up is stored at once; thumbs down opens the comment form first."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        record_id = (records or {}).get(str(index))
+        closed = {self.feedback_form: gr.update(visible=False), self.pending: None}
+        if not self.answering.recording or record_id is None:
+            return {**closed, self.feedback_note: "Feedback is not recorded in this setup."}
+        if data.liked:
+            self.answering.rate(record_id, "up", None, _user(request))
+            return {**closed, self.feedback_note: RECORDED}
+        return {
+            self.feedback_form: gr.update(visible=True),
+            self.pending: record_id,
+            self.feedback_note: "",
+        }
+
+    def send_feedback(
+        self, record_id: str | None, reason: str | None, comment: str, request: gr.Request
+    ) -> Updates:
+        closed = {
+            self.feedback_form: gr.update(visible=False),
+            self.pending: None,
+            self.comment: "",
+        }
+        if not self.answering.recording or not record_id:
+            return {**closed, self.feedback_note: "Nothing to send."}
+        text = "; ".join(x for x in (reason, (comment or "").strip()) if x) or None
+        self.answering.rate(record_id, "down", text, _user(request))
+        return {**closed, self.feedback_note: RECORDED}
+
+    def export(self, answers: list[dict[str, Any]]) -> Any:
+        """The conversation as Markdown and PDF files to download."""
+        if not answers:
+            raise gr.Error(
+                "Ask a question first: there is nothing to export yet.", print_exception=False
+            )
+        items = [Answer.model_validate(a) for a in answers]
+        folder = Path(tempfile.mkdtemp(prefix="advisor-export-"))
+        md = folder / "export-advisor-conversation.md"
+        md.write_text(to_markdown(items, self.office), encoding="utf-8")
+        pdf = to_pdf(items, self.office, folder / "export-advisor-conversation.pdf")
+        return gr.update(value=[str(md), str(pdf)], visible=True)
+
+    def clear(self) -> Updates:
+        """A new conversation: empty chat and panels, no export files or open feedback form,
+        and a new conversation id; the answers list empties, so numbering starts at 1."""
+        return {
+            **self._view([], "", None, [], {}, sources_panel_html([])),
+            self.conversation: uuid.uuid4().hex,
+            self.files: gr.update(value=None, visible=False),
+            self.feedback_form: gr.update(visible=False),
+            self.pending: None,
+            self.reason: None,
+            self.comment: "",
+            self.feedback_note: "",
+        }
+
+    def api_ask(self, question: str, request: gr.Request) -> dict:
+        """Answer one question; returns the Answer JSON (level, flags, citations)."""
+        try:
+            done = self.answering.ask(question, Origin.single("api", _user(request)))
+        except AdvisorError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        return done.answer.model_dump(mode="json")

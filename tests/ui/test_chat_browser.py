@@ -1,0 +1,331 @@
+"""The Ask tab in Debian chromium at desktop (1366x900) and phone (390x844) width, light and
+dark: each test pins one problem a user found (sources spilling over the question box,
+unmarked [n] passages, the chat scrolled past the bottom line, unreadable dark highlights,
+half resets, a green NONE for out-of-scope, raw Markdown on copy, a phone page opening
+mid-way with hidden tabs). Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, launch_chromium, running_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+CRIMEA = "Is a licence needed to send items to Crimea?"
+OFF_TOPIC = "What is the best recipe for pancakes?"
+TIMEOUT = 60_000  # ms for an answer: the first one loads the embedding model's caches
+
+# The box of an element in viewport coordinates.
+RECT = """(el) => { const r = el.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; }"""
+# True once the newest answer's bottom line is inside both the viewport and the chat box.
+BOTTOM_LINE_IN_VIEW = """() => {
+  const rows = [...document.querySelectorAll('#chat .message-row')];
+  const asked = rows.map((r) => r.classList.contains('user-row')).lastIndexOf(true);
+  const answer = rows[asked + 1];
+  if (!answer) return false;
+  const line = [...answer.querySelectorAll('strong')]
+    .find((s) => s.textContent.startsWith('Bottom line'));
+  if (!line) return false;
+  const r = line.getBoundingClientRect();
+  const box = document.querySelector('#chat [role=log]').getBoundingClientRect();
+  return r.top >= Math.max(0, box.top) && r.bottom <= Math.min(innerHeight, box.bottom);
+}"""
+# The colours an element is painted with: its text colour and the backgrounds from it up.
+COLOURS = """(el) => { const out = {color: getComputedStyle(el).color, backgrounds: []};
+  for (let e = el; e; e = e.parentElement) {
+    out.backgrounds.push(getComputedStyle(e).backgroundColor);
+  }
+  return out; }"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the test corpus and the real embedding model, started as a user does."""
+    data = tmp_path_factory.mktemp("chat-app")
+    env = {
+        "ADVISOR_DATA_DIR": str(data),
+        "ADVISOR_CORPUS_DIR": str(TEST_CORPUS),
+        "ADVISOR_RULES_DIR": str(RULES),
+        "ADVISOR_MIN_RELEVANCE": "0.2",
+    }
+    with running_app(env, REPO, data / "app.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)  # a loaded CI machine is slow
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Any, app_url: str) -> Iterator[Callable[..., Any]]:
+    """A fresh page at a viewport and colour scheme, the clipboard readable."""
+    contexts: list[Any] = []
+
+    def open_(viewport: dict[str, int], scheme: str = "light", **options: Any) -> Any:
+        context = browser.new_context(
+            viewport=viewport,
+            color_scheme=scheme,
+            permissions=["clipboard-read", "clipboard-write"],
+            **options,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(app_url)
+        page.locator("#question textarea").wait_for()
+        page.wait_for_timeout(500)  # the page JS (focus, listeners) runs after the mount
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def ask(page: Any, question: str, level: str | None = "PROHIBITED") -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask-button").click()
+    badge = page.locator("#level-panel .level-badge")
+    expect(badge).to_be_visible(timeout=TIMEOUT)
+    if level:
+        expect(badge).to_have_text(level)
+        page.wait_for_function(BOTTOM_LINE_IN_VIEW, timeout=10_000)
+
+
+def rect(page: Any, selector: str) -> dict[str, float]:
+    return dict(page.locator(selector).first.evaluate(RECT))
+
+
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["bottom"] <= b["top"]
+        or b["bottom"] <= a["top"]
+        or a["right"] <= b["left"]
+        or b["right"] <= a["left"]
+    )
+
+
+def in_viewport(page: Any, box: dict[str, float]) -> bool:
+    size = page.viewport_size
+    return box["top"] >= -1 and box["bottom"] <= size["height"] + 1 and box["left"] >= -1
+
+
+def _rgba(value: str) -> tuple[float, float, float, float]:
+    parts = [float(x) for x in re.findall(r"[\d.]+", value)]
+    return (parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else 1.0)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(page: Any, selector: str) -> float:
+    """WCAG contrast of an element's text on what is painted behind it (backgrounds from the
+    element up, semi-transparent ones blended over the page's)."""
+    colours = page.locator(selector).first.evaluate(COLOURS)
+    layers = [_rgba(b) for b in colours["backgrounds"] if _rgba(b)[3] > 0]
+    back = (255.0, 255.0, 255.0)
+    for r, g, b, a in reversed(layers):
+        back = (r * a + back[0] * (1 - a), g * a + back[1] * (1 - a), b * a + back[2] * (1 - a))
+    r, g, b, _ = _rgba(colours["color"])
+    lighter, darker = sorted([_luminance((r, g, b)), _luminance(back)], reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def check_sources_box(page: Any, limit: float) -> None:
+    """Every passage open, the panel stays a bounded scroll box clear of the question box."""
+    page.evaluate("document.querySelectorAll('#sources-panel details').forEach(d => d.open = true)")
+    panel = page.locator("#sources-panel")
+    sizes = panel.evaluate("p => [p.clientHeight, p.scrollHeight, getComputedStyle(p).overflowY]")
+    assert sizes[0] <= limit and sizes[1] > sizes[0] and sizes[2] == "auto", sizes
+    box = rect(page, "#sources-panel")
+    for control in ("#question", "#ask-button", "#chat"):
+        assert not overlaps(box, rect(page, control)), control
+    assert "**" not in panel.inner_text()
+    page.evaluate(
+        "document.querySelectorAll('#sources-panel details.source').forEach(d => d.open = false)"
+    )
+
+
+def check_every_citation(page: Any, keeps_window: bool) -> int:
+    """Each [n] of the newest answer opens its passage with a marked sentence in view, and
+    the question box stays on screen (on a desktop the page itself does not move)."""
+    links = page.locator('#chat a[href^="#src-"]')
+    hrefs = list(dict.fromkeys(links.evaluate_all("ls => ls.map(l => l.getAttribute('href'))")))
+    assert hrefs
+    for href in hrefs:
+        link = page.locator(f'#chat a[href="{href}"]').last
+        link.scroll_into_view_if_needed()
+        before = page.evaluate("scrollY")
+        link.click()
+        passage = page.locator(f"#sources-panel details{href}")
+        mark = passage.locator("mark").first
+        mark.wait_for(state="visible")
+        assert passage.get_attribute("open") is not None, href
+        box, panel = mark.evaluate(RECT), rect(page, "#sources-panel")
+        assert in_viewport(page, box) and panel["top"] - 1 <= box["top"] <= panel["bottom"], href
+        assert in_viewport(page, rect(page, "#question textarea")), href
+        if keeps_window:
+            assert page.evaluate("scrollY") == before, href
+            assert overlaps(
+                rect(page, "#chat"), {"top": 0, "bottom": 900, "left": 0, "right": 1366}
+            )
+    return len(hrefs)
+
+
+def copied(page: Any) -> str:
+    page.locator("#chat").get_by_role("button", name="Copy answer").click()
+    page.wait_for_timeout(200)
+    return str(page.evaluate("navigator.clipboard.readText()"))
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_desktop_light_sources_citations_bottom_line_and_copy(open_page: Any) -> None:
+    page = open_page(DESKTOP)
+    assert page.evaluate("scrollY") == 0
+    ask(page, CRIMEA)  # waits until the bottom line is in the chat box and the viewport
+    assert check_every_citation(page, keeps_window=True) >= 3
+    page.screenshot(path=str(ARTIFACTS / "chat-desktop-light.png"))
+    check_sources_box(page, limit=DESKTOP["height"])
+    text = copied(page)
+    assert text.startswith("Level: PROHIBITED\n\nBottom line (PROHIBITED):"), text[:80]
+    for raw in ("**", "](#", "🟥", "> ", "_This"):
+        assert raw not in text, raw
+    assert "[1]" in text and "Sources\n[1] " in text
+
+
+def test_desktop_dark_highlights_badges_and_panel_are_readable(open_page: Any) -> None:
+    page = open_page(DESKTOP, "dark")
+    assert "dark" in (page.evaluate("document.body.className") or "")
+    ask(page, CRIMEA)
+    check_every_citation(page, keeps_window=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-desktop-dark.png"))
+    for selector in (
+        "#sources-panel details[open] mark",
+        "#level-panel .level-badge",
+        "#sources-panel details[open] .passage p",
+        "#sources-panel summary h4",
+        "#level-legend summary",
+        "#understood",
+    ):
+        assert contrast(page, selector) >= 4.5, selector
+    page.locator("#level-legend summary").click()
+    for level in ("none", "review", "escalate", "prohibited", "out-of-scope"):
+        assert contrast(page, f"#level-legend .level-{level}") >= 4.5, level
+
+
+def test_an_out_of_scope_answer_gets_a_neutral_badge(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(DESKTOP, "dark")
+    ask(page, OFF_TOPIC, level=None)
+    badge = page.locator("#level-panel .level-badge")
+    expect(badge).to_have_text("OUT OF SCOPE")
+    assert badge.get_attribute("data-level") == "out-of-scope"
+    assert "level-none" not in (badge.get_attribute("class") or "")
+    assert contrast(page, "#level-panel .level-badge") >= 4.5
+    expect(page.locator("#chat")).to_contain_text("OUT OF SCOPE")
+    assert copied(page).startswith("Level: OUT OF SCOPE\n\nThe curated corpus does not cover")
+
+
+def expect_reset(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#chat .message-row")).to_have_count(0)
+    expect(page.locator("#level-status")).to_contain_text("Ask a question")
+    expect(page.locator("#level-panel .level-badge")).to_have_count(0)
+    expect(page.locator("#sources-panel")).to_contain_text("Sources of each answer appear here")
+    expect(page.locator("#export-files")).to_be_hidden()
+    expect(page.locator("#feedback-form").first).to_be_hidden()
+
+
+def dirty(page: Any) -> None:
+    """An answer with everything a conversation leaves: export files, an open feedback form."""
+    from playwright.sync_api import expect
+
+    ask(page, CRIMEA)
+    page.locator("#export-button").click()
+    expect(page.locator("#export-files")).to_contain_text(".pdf", timeout=30_000)
+    page.locator("#chat").get_by_role("button", name="Dislike").first.click()
+    expect(page.locator("#feedback-form").first).to_be_visible()
+    page.get_by_label("Comment (optional)").fill("draft")
+
+
+def expect_question_one(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, CRIMEA)
+    expect(page.locator("#sources-panel h4")).to_have_count(1)
+    expect(page.locator("#sources-panel h4")).to_contain_text("Question 1:")
+    assert page.locator('#chat a[href^="#src-1-"]').count() > 0
+    assert page.locator('#chat a[href^="#src-2-"]').count() == 0
+
+
+def test_the_trash_icon_and_new_conversation_reset_everything(open_page: Any) -> None:
+    page = open_page(DESKTOP)
+    dirty(page)
+    page.locator("#chat").get_by_role("button", name="Clear").click()
+    expect_reset(page)
+    expect_question_one(page)
+    dirty(page)
+    page.get_by_role("button", name="New conversation").click()
+    expect_reset(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "chat-after-clear.png"))
+    expect_question_one(page)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_opens_at_the_top_with_every_tab_and_one_page_scroll(
+    open_page: Any, scheme: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(PHONE, scheme, is_mobile=True, has_touch=True)
+    assert page.evaluate("scrollY") == 0
+    assert in_viewport(page, rect(page, "#intro h1"))
+    assert in_viewport(page, page.get_by_text("not legal advice").first.evaluate(RECT))
+    for name in ("Ask", "Screening", "Compliance", "Evaluation"):
+        tab = page.get_by_role("tab", name=name)
+        expect(tab).to_be_visible()
+        assert tab.evaluate(RECT)["right"] <= PHONE["width"], name
+    expect(page.get_by_role("button", name="More tabs")).to_be_hidden()
+    ask(page, CRIMEA)  # the page, not a box inside it, scrolls to the bottom line
+    for box in ("#chat", "#chat [role=log]"):
+        sizes = page.locator(box).evaluate("e => [e.scrollHeight, e.clientHeight]")
+        assert sizes[0] <= sizes[1] + 1, (box, sizes)
+    check_every_citation(page, keeps_window=False)
+    assert contrast(page, "#sources-panel details[open] mark") >= 4.5
+    suffix = "" if scheme == "light" else "-dark"
+    page.screenshot(path=str(ARTIFACTS / f"chat-phone-sources{suffix}.png"))
+    check_sources_box(page, limit=0.6 * PHONE["height"] + 1)
+    page.evaluate("window.advisorShowAnswer()")
+    page.screenshot(path=str(ARTIFACTS / f"chat-phone{suffix}.png"))
+    page.get_by_role("tab", name="Compliance").click()
+    expect(page.locator("#compliance-login")).to_be_visible()
