@@ -7,7 +7,7 @@ def main() -> None:
     configure_offline()
     from advisor.ui.app import serve
 
-    serve(Settings())
+    serve(Settings(), announce=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    serve(settings.model_copy(update=overrides))
+    serve(settings.model_copy(update=overrides), announce=lambda line: print(line, flush=True))
     return 0
 
 

@@ -64,7 +64,10 @@ def mcp_url(settings: Settings) -> str:
 
 
 def mcp_app_kwargs(
-    server: MCPServer, settings: Settings, login: Login | None = None
+    server: MCPServer,
+    settings: Settings,
+    login: Login | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """FastAPI keyword arguments adding /mcp to the app Gradio builds: the route first, so
     no Gradio route shadows it, and a lifespan that runs the session manager with the app.
@@ -81,14 +84,18 @@ def mcp_app_kwargs(
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         async with server.session_manager.run():
-            print(f"* MCP server (streamable HTTP) on {mcp_url(settings)}", flush=True)
+            if announce is not None:  # the edge that started the server says where
+                announce(f"* MCP server (streamable HTTP) on {mcp_url(settings)}")
             yield
 
     return {"routes": [Route(MCP_PATH, endpoint=endpoint)], "lifespan": lifespan}
 
 
 def mcp_for_app(
-    advisor: Advisor, audit: AuditSink | None, login: Login | None
+    advisor: Advisor,
+    audit: AuditSink | None,
+    login: Login | None,
+    announce: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The app's MCP server, ready for ``launch(app_kwargs=...)``."""
-    return mcp_app_kwargs(build_server(advisor, audit), advisor.settings, login)
+    return mcp_app_kwargs(build_server(advisor, audit), advisor.settings, login, announce)

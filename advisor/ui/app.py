@@ -48,14 +48,18 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
 
 
 def _mcp(
-    advisor: Advisor, audit: AuditSink, auth: Callable[[str, str], bool] | None
+    advisor: Advisor,
+    audit: AuditSink,
+    auth: Callable[[str, str], bool] | None,
+    announce: Callable[[str], None] | None,
 ) -> dict[str, Any]:
     from advisor.mcp.http import mcp_for_app
 
-    return mcp_for_app(advisor, audit, auth)
+    return mcp_for_app(advisor, audit, auth, announce)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+    """Start the app; ``announce`` (from the CLI or app.py) prints where MCP listens."""
     from advisor.records.audit import AuditLog
 
     advisor = build_advisor(settings)
@@ -75,7 +79,7 @@ def serve(settings: Settings) -> None:
             # Gradio stores uploads before any handler runs, login or not: cap them there.
             max_file_size=f"{max(advisor.settings.max_upload_mb, SCREENING_UPLOAD_MB)}mb",
             # MCP shares the server: /mcp asks for the same users as the chat, if any.
-            app_kwargs=_mcp(advisor, audit, auth) if advisor.settings.mcp else None,
+            app_kwargs=_mcp(advisor, audit, auth, announce) if advisor.settings.mcp else None,
         )
     finally:
         audit.close()
