@@ -104,7 +104,10 @@ _STATUS_RES: dict[str, re.Pattern[str]] = {
         r"(?<!non-)(?<!non )\b(?:U\.?S\.?A?\.?|American|United States)\s+(?:citizens?|citizenship|"
         r"nationals?|passports?)\b|"
         r"\bnaturali[sz](?:ed|ation)\b|\bcitizens?\s+of\s+the\s+(?:U\.?S\.?A?\.?|United States)\b|"
-        r"\b(?:U\.?S\.?|American)[- ]born\b|\bU\.?S\.?\s+persons?\b|\bdual\s+U\.?S\.?\b",
+        r"\b(?:U\.?S\.?|American)[- ]born\b|\bU\.?S\.?\s+persons?\b|\bdual\s+U\.?S\.?\b|"
+        # "dual citizenship (one of which is U.S.)", "dual nationals with US citizenship"
+        r"\bdual\s+(?:citizenship|nationality|citizens?|nationals?)\b[^.?!;]{0,40}?"
+        r"\b(?:U\.?S\.?A?\b|American|United States)",
         re.I,
     ),
     "protected_individual": re.compile(

@@ -132,6 +132,33 @@ def test_green_card_applicants_are_still_foreign_persons(engine, text: str) -> N
 @pytest.mark.parametrize(
     "text",
     [
+        "Are individuals with dual citizenship (one of which is U.S.) allowed access?",
+        "a dual national with US citizenship joins the lab",
+        "she holds dual nationality, American and Chinese",
+    ],
+)
+def test_dual_nationals_with_us_citizenship_are_us_persons(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "status:us_citizen" in s.facts
+    assert "status:foreign_person" not in s.facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a dual national of France and Germany will see the code",
+        "our dual citizen (Iranian and Canadian) postdoc",
+    ],
+)
+def test_dual_nationals_without_us_citizenship_stay_foreign(engine, text: str) -> None:
+    s = situation(engine, text)
+    assert "status:us_citizen" not in s.facts
+    assert "status:foreign_person" in s.facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "The visiting scholar is a refugee granted asylum here.",
         "Our developer is an asylee living in Ohio.",
         "she came as a refugee and works in our lab",
