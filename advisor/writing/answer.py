@@ -222,6 +222,55 @@ _BOILERPLATE_START = re.compile(
     r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b"
 )
 _FIELD = re.compile(r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$")
+# "What is an export licence?", "What does 'use' mean?", "define deemed export"
+_DEFINITION_ASKED = re.compile(
+    r"^\W*(?:(?:so|ok|hi|quick question)\W+)?(?:what\s+(?:is|are|does|constitutes)|define|"
+    r"meaning\s+of|definition\s+of)\s+(?:an?\s+|the\s+)?[\"'“‘]?"
+    r"(?P<term>[^?\"'”’\[\]()]{2,60}?)[\"'”’]?(?:\s+(?:mean|means))?\s*(?:\?|\[|\(|$)",
+    re.I,
+)
+_DEFINES = (
+    r"\W{0,3}(?:\([^)]{0,40}\)\W{0,3})?(?:means|refers\s+to|is\s+defined\s+as|(?:is|are)\s+"
+    r"(?:an?|the|any|all|those|what|when|information|items?|software|technology|data)\b)"
+)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "and",
+        "or",
+        "under",
+        "my",
+        "our",
+        "your",
+        "this",
+        "that",
+    ]
+)
+
+
+def defined_term(question: str) -> str | None:
+    """The term a definition question asks about, or None."""
+    found = _DEFINITION_ASKED.search(question)
+    return found.group("term").strip() if found else None
+
+
+def defines(term: str, sentence: str) -> bool:
+    """Whether the sentence says what ``term`` is: the term's words (by stem), then "means",
+    "is", "refers to"... - so "An export licence is ..." defines "export license"."""
+    words = [w for w in re.findall(r"[a-z0-9]+", term.lower()) if w not in _STOP]
+    if not words or len(words) > 5:
+        return False
+    stems = r"\W+(?:\w+\W+){0,2}?".join(re.escape(w[:5]) + r"\w*" for w in words)
+    return re.search(rf"(?i)\b{stems}{_DEFINES}", sentence) is not None
+
+
 _VERDICT_WORDS = re.compile(
     r"(?i)\b(?:is not subject|are not subject|not subject to|no licen[cs]e|does not need|"
     r"do not need|"
@@ -453,10 +502,15 @@ class ExtractiveWriter(AnswerWriter):
         if selected:
             # The statement that best answers the question leads: closest to it, with a
             # bonus for one that states a verdict rather than a background fact.
-            passage, text = max(
-                selected,
-                key=lambda pt: scores.get(pt, 0.0) + (0.08 if _VERDICT_WORDS.search(pt[1]) else 0),
-            )
+            term = defined_term(request.question)
+
+            def weight(pt: tuple[int, str]) -> float:
+                bonus = 0.08 if _VERDICT_WORDS.search(pt[1]) else 0.0
+                if term is not None and defines(term, pt[1]):
+                    bonus += 0.15  # a definition question is answered by the definition
+                return scores.get(pt, 0.0) + bonus
+
+            passage, text = max(selected, key=weight)
             rest = [pt for pt in selected if pt != (passage, text)]
             return f"{text} [{numbers[passage]}]", rest
         return (

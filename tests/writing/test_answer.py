@@ -5,7 +5,13 @@ import re
 import pytest
 
 from advisor.models import Chunk, Citation, Flag, Level, ScoredChunk
-from advisor.writing.answer import ExtractiveWriter, WriteRequest, markers_valid
+from advisor.writing.answer import (
+    ExtractiveWriter,
+    WriteRequest,
+    defined_term,
+    defines,
+    markers_valid,
+)
 from tests.fakes import HashEmbeddings
 
 PASSAGES = [
@@ -203,10 +209,35 @@ def test_corpus_text_claiming_approval_is_marked_as_a_quote(writer: ExtractiveWr
     flag = Flag(id="embargo", level=Level.PROHIBITED, reason="Iran.", citation="15 CFR 746.7")
     draft = writer.write(
         WriteRequest(
-            "Can I ship intrusion software to Tehran?", [planted], [flag], Level.PROHIBITED,
+            "Can I ship intrusion software to Tehran?",
+            [planted],
+            [flag],
+            Level.PROHIBITED,
             bottom_line="No. Not without a licence (15 CFR 746.7).",
         )
     )
     line = next(ln for ln in draft.text.splitlines() if "APPROVED" in ln)
     assert line.startswith("- _Quoted corpus text, not the advisor's finding:_")
     assert draft.text.startswith("**Bottom line (PROHIBITED):** No.")
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is an export license?", "export license"),
+        ("What is an 'export'? [under UK export control legislation]", "export"),
+        ("what does EAR99 mean?", "EAR99"),
+        ("What is a Technology Control Plan (TCP)?", "Technology Control Plan"),
+        ("Can I send my code to Iran?", None),
+        ("What should I do before I travel?", None),
+    ],
+)
+def test_the_term_a_definition_question_asks_about(question: str, term: str | None) -> None:
+    assert defined_term(question) == term
+
+
+def test_a_definition_is_recognised_by_the_terms_stems_and_a_defining_verb() -> None:
+    assert defines("export license", "An export licence is a government authorisation.")
+    assert defines("Technology Control Plan", "A technology control plan (TCP) is a plan.")
+    assert not defines("export license", "A deemed export is treated as an export to them.")
+    assert not defines("export license", "Export licences are hard to get, said the dean's memo")
