@@ -11,6 +11,7 @@ from advisor.chain import Advisor, build_advisor
 from advisor.records.auth import gradio_auth
 from advisor.records.sink import AuditSink
 from advisor.services.answering import AnsweringService
+from advisor.services.conversations import ConversationStore
 from advisor.services.screening import ScreeningService
 from advisor.settings import Settings
 from advisor.ui.admin import build_admin_tabs
@@ -31,7 +32,8 @@ INTRO = (
 def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
     """Every page is built before any is wired, so an event may update another page."""
     office = advisor.settings.office_contact
-    chat = ChatPage(AnsweringService(advisor, audit), office)
+    history = ConversationStore.from_settings(advisor.settings)
+    chat = ChatPage(AnsweringService(advisor, audit), office, history)
     screening = ScreeningPage(ScreeningService.of(advisor))
     pages: list[Page] = [chat, screening]
     with gr.Blocks(title="export-advisor", fill_height=True) as demo:
@@ -42,6 +44,7 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
             screening.build()
         for page in pages:
             page.wire()
+        chat.wire_load(demo)
         build_admin_tabs(advisor, audit)
         gr.api(chat.api_ask, api_name="ask")
     return demo

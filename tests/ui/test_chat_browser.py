@@ -2,12 +2,16 @@
 dark: each test pins one problem a user found (sources spilling over the question box,
 unmarked [n] passages, the chat scrolled past the bottom line, unreadable dark highlights,
 half resets, a green NONE for out-of-scope, raw Markdown on copy, a phone page opening
-mid-way with hidden tabs). Screenshots go to tests/artifacts/."""
+mid-way with hidden tabs), and the saved conversations (reload, open, continue, delete) with
+regenerate and edit. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,16 +51,21 @@ COLOURS = """(el) => { const out = {color: getComputedStyle(el).color, backgroun
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's data dir: its index, audit trail and saved conversations."""
+    return tmp_path_factory.mktemp("chat-app")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_data: Path) -> Iterator[str]:
     """The app with the test corpus and the real embedding model, started as a user does."""
-    data = tmp_path_factory.mktemp("chat-app")
     env = {
-        "ADVISOR_DATA_DIR": str(data),
+        "ADVISOR_DATA_DIR": str(app_data),
         "ADVISOR_CORPUS_DIR": str(TEST_CORPUS),
         "ADVISOR_RULES_DIR": str(RULES),
         "ADVISOR_MIN_RELEVANCE": "0.2",
     }
-    with running_app(env, REPO, data / "app.log") as url:
+    with running_app(env, REPO, app_data / "app.log") as url:
         yield url
 
 
@@ -329,3 +338,217 @@ def test_phone_opens_at_the_top_with_every_tab_and_one_page_scroll(
     page.screenshot(path=str(ARTIFACTS / f"chat-phone{suffix}.png"))
     page.get_by_role("tab", name="Compliance").click()
     expect(page.locator("#compliance-login")).to_be_visible()
+
+
+# ---------------------------------------------------------------- saved conversations
+
+FOLLOW_UP = "And what if the items are only software?"
+
+
+def history(page: Any) -> Any:
+    """The history panel, opened (it starts closed)."""
+    panel = page.locator("#chat-history")
+    if not panel.locator(".label-wrap.open").count():
+        panel.locator(".label-wrap").click()
+    return panel
+
+
+def reload(page: Any) -> None:
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    page.wait_for_timeout(500)
+
+
+def open_saved(page: Any, title: str) -> None:
+    from playwright.sync_api import expect
+
+    item = history(page).locator("#history-list label").filter(has_text=title)
+    expect(item).to_have_count(1)
+    item.click()
+    page.locator("#history-open").click()
+    expect(page.locator("#level-panel .level-badge")).to_be_visible()
+
+
+def expect_restored(page: Any, answers: int) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#level-panel .level-badge")).to_have_text("PROHIBITED")
+    expect(page.locator("#chat .user-row")).to_have_count(answers)
+    expect(page.locator("#chat")).to_contain_text("Bottom line (PROHIBITED)")
+    expect(page.locator("#sources-panel h4")).to_have_count(answers)
+    expect(page.locator("#sources-panel h4").first).to_contain_text(f"Question {answers}:")
+
+
+def delete_open(page: Any, title: str) -> None:
+    """Delete the open conversation: it leaves the list and the chat resets."""
+    from playwright.sync_api import expect
+
+    panel = history(page)
+    item = panel.locator("#history-list label").filter(has_text=title)
+    item.click()
+    page.locator("#history-delete").click()
+    expect_reset(page)
+    expect(panel.locator("#history-list label")).to_have_count(0)
+    expect(panel.locator(".label-wrap")).to_have_text(re.compile(r"^Your conversations\s*▼?$"))
+    expect(page.locator("#history-note")).to_contain_text("No saved conversations yet")
+    reload(page)
+    expect(history(page).locator("#history-list label")).to_have_count(0)
+
+
+def test_desktop_history_survives_a_reload_opens_continues_and_deletes(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(DESKTOP)
+    panel = page.locator("#chat-history")
+    expect(panel.locator(".label-wrap")).to_contain_text("Your conversations")
+    box = rect(page, "#question textarea")
+    assert in_viewport(page, rect(page, "#chat-history")) and in_viewport(page, box)
+    ask(page, CRIMEA)
+    expect(panel.locator(".label-wrap")).to_contain_text("Your conversations (1)")
+    reload(page)
+    expect(page.locator("#chat .message-row")).to_have_count(0)
+    expect(panel.locator(".label-wrap")).to_contain_text("Your conversations (1)")
+    history(page)
+    assert rect(page, "#question textarea") == box  # an open list never moves the box
+    open_saved(page, CRIMEA)
+    expect_restored(page, 1)
+    assert check_every_citation(page, keeps_window=True) >= 3  # [n] links reach the passages
+    page.locator("#export-button").click()  # the export has the reopened answers
+    expect(page.locator("#export-files")).to_contain_text(".pdf", timeout=30_000)
+    ask(page, FOLLOW_UP, level=None)  # continuing appends, numbered 2
+    expect(page.locator("#sources-panel h4")).to_have_count(2)
+    assert page.locator('#chat a[href^="#src-2-"]').count() > 0
+    item = panel.locator("#history-list label").filter(has_text=CRIMEA)
+    expect(item).to_contain_text("2 answers")
+    expect(item.locator("input")).to_be_checked()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "chat-history-desktop.png"))
+    page.get_by_role("button", name="New conversation").click()
+    expect_reset(page)
+    expect(panel.locator("#history-list input:checked")).to_have_count(0)
+    open_saved(page, CRIMEA)
+    expect(page.locator("#chat .user-row")).to_have_count(2)
+    delete_open(page, CRIMEA)
+
+
+def test_phone_history_opens_below_the_question_box(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(PHONE, is_mobile=True, has_touch=True)
+    assert in_viewport(page, rect(page, "#question textarea"))
+    assert rect(page, "#chat-history")["top"] >= rect(page, "#ask-row")["bottom"]
+    ask(page, CRIMEA)
+    reload(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    assert in_viewport(page, rect(page, "#question textarea"))
+    panel = history(page)
+    assert rect(page, "#chat-history")["right"] <= PHONE["width"]
+    item = panel.locator("#history-list label").filter(has_text=CRIMEA)
+    expect(item).to_be_visible()
+    assert item.evaluate(RECT)["right"] <= PHONE["width"]
+    open_saved(page, CRIMEA)
+    expect_restored(page, 1)
+    for box in ("#chat", "#chat [role=log]"):  # still one page scroll, no box inside
+        sizes = page.locator(box).evaluate("e => [e.scrollHeight, e.clientHeight]")
+        assert sizes[0] <= sizes[1] + 1, (box, sizes)
+    page.locator("#chat-history").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -320)")
+    page.screenshot(path=str(ARTIFACTS / "chat-history-phone.png"))
+    delete_open(page, CRIMEA)
+
+
+def test_dark_history_is_readable_and_other_browsers_do_not_see_it(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(DESKTOP, "dark")
+    ask(page, CRIMEA)
+    panel = history(page)
+    expect(panel.locator("#history-list label")).to_have_count(1)
+    for selector in (
+        "#chat-history .label-wrap span",
+        "#history-list label span",
+        "#history-list [data-testid=block-info]",
+    ):
+        assert contrast(page, selector) >= 4.5, selector
+    page.screenshot(path=str(ARTIFACTS / "chat-history-dark.png"))
+    other = open_page(DESKTOP, "dark")  # another browser: another owner
+    expect(history(other).locator("#history-list label")).to_have_count(0)
+    expect(other.locator("#history-note")).to_contain_text("No saved conversations yet")
+    reload(page)
+    expect(history(page).locator("#history-list label")).to_have_count(1)
+
+
+def ui_records(data: Path) -> int:
+    """Answers the audit trail holds from the chat, read-only (none before the first)."""
+    path = data / "audit.sqlite3"
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE channel = 'ui'").fetchone()
+    except sqlite3.OperationalError:  # the table is made with the first record
+        return 0
+    finally:
+        conn.close()
+    return int(row[0])
+
+
+def wait_for_records(data: Path, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while ui_records(data) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ui_records(data) == count
+
+
+def edit_question(page: Any, index: int, text: str, screenshot: str | None = None) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#chat .user-row").nth(index).hover()
+    page.locator("#chat").get_by_role("button", name="Edit").nth(index).click()  # one a question
+    area = page.locator("#chat textarea.edit-textarea")
+    expect(area).to_be_visible()
+    area.fill(text)
+    if screenshot:
+        page.screenshot(path=str(ARTIFACTS / screenshot))
+    page.locator("#chat").get_by_role("button", name="Submit").click()
+
+
+def test_regenerate_and_edit_replace_the_answer(open_page: Any, app_data: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(DESKTOP)
+    before = ui_records(app_data)
+    ask(page, CRIMEA)
+    wait_for_records(app_data, before + 1)
+    page.locator("#chat").get_by_role("button", name="Retry").click()
+    wait_for_records(app_data, before + 2)  # a new record for the new answer
+    expect(page.locator("#level-panel .level-badge")).to_have_text("PROHIBITED")
+    expect(page.locator("#chat .user-row")).to_have_count(1)
+    expect(page.locator("#chat .bot-row")).to_have_count(1)
+    expect(page.locator("#sources-panel h4")).to_have_count(1)
+    assert page.locator('#chat a[href^="#src-2-"]').count() == 0
+    expect(history(page).locator("#history-list label")).to_contain_text("1 answer ")
+
+    edit_question(page, 0, OFF_TOPIC, screenshot="chat-edit.png")
+    badge = page.locator("#level-panel .level-badge")
+    expect(badge).to_have_text("OUT OF SCOPE", timeout=TIMEOUT)
+    wait_for_records(app_data, before + 3)
+    expect(page.locator("#chat .user-row")).to_have_count(1)
+    expect(page.locator("#chat .user-row")).to_contain_text(OFF_TOPIC)
+    expect(page.locator("#chat")).not_to_contain_text("PROHIBITED")
+    page.screenshot(path=str(ARTIFACTS / "chat-edit-answered.png"))
+
+    # An earlier question edited: everything after it goes.
+    ask(page, CRIMEA)
+    expect(page.locator("#chat .user-row")).to_have_count(2)
+    edit_question(page, 0, CRIMEA)
+    expect(page.locator("#chat .user-row")).to_have_count(1)
+    expect(badge).to_have_text("PROHIBITED", timeout=TIMEOUT)
+    expect(page.locator("#chat")).not_to_contain_text(OFF_TOPIC)
+    expect(page.locator("#sources-panel h4")).to_have_count(1)
+    wait_for_records(app_data, before + 5)
+    saved = history(page).locator("#history-list label").filter(has_text=CRIMEA)
+    expect(saved).to_contain_text("1 answer ")  # saved once answered
+    reload(page)  # the saved conversation is the edited one
+    open_saved(page, CRIMEA)
+    expect_restored(page, 1)

@@ -1,5 +1,6 @@
 """The Ask tab: streamed answers with their level badge and sources, feedback on each answer,
-and the conversation exported for the export control office."""
+the conversation exported for the export control office, and the owner's saved conversations
+(reopened, continued, deleted), with the last answer regenerated or a question edited."""
 
 from __future__ import annotations
 
@@ -15,18 +16,31 @@ import gradio as gr
 from advisor.errors import AdvisorError
 from advisor.models import Answer
 from advisor.services.answering import AnsweringService, Origin, Recorded
+from advisor.services.conversations import (
+    ConversationStore,
+    ConversationSummary,
+    HistoryError,
+    new_browser_key,
+    owner_key,
+    valid_browser_key,
+)
 from advisor.ui.pages.base import Page
 from advisor.ui.render.chat import (
     COPY_JS,
     SHOW_ANSWER_JS,
     answer_messages,
     badge_html,
+    history_choices,
+    history_heading,
+    history_note,
     history_turns,
     legend_html,
+    message_text,
     sources_panel_html,
     streaming_message,
     warning_message,
 )
+from advisor.ui.session import unchanged
 from advisor.writing.transcript import to_markdown, to_pdf
 
 log = logging.getLogger(__name__)
@@ -42,6 +56,13 @@ FAILED = (
     "Something went wrong while answering; your question is kept in the box so you can try again."
 )
 RECORDED = "Thanks: your feedback was recorded."
+NO_OWNER = "The conversation history is not ready yet: reload the page."
+CHOOSE = "Choose a conversation in the list first."
+GONE = "That conversation is no longer in your history."
+# Gradio hands a BrowserState's secret to the browser, so it only obfuscates the stored key;
+# fixed values keep the key readable after a server restart (random ones would not).
+BROWSER_STORAGE_KEY = "export-advisor-browser"
+BROWSER_STORAGE_SECRET = "export-advisor-history"
 Updates = dict[Any, Any]
 
 
@@ -49,29 +70,44 @@ def _user(request: gr.Request | None) -> str | None:
     return None if request is None else request.username
 
 
+def _position(index: int | tuple[int, int]) -> int:
+    return index if isinstance(index, int) else index[0]
+
+
 class ChatPage(Page):
     """Answers go through the answering service (channel ``ui``), which records them; the
     page keeps, per browser session, the answers shown and which chat message belongs to
     which audit record, so a thumbs up or down reaches the right record."""
 
-    def __init__(self, answering: AnsweringService, office: str) -> None:
+    def __init__(
+        self,
+        answering: AnsweringService,
+        office: str,
+        conversations: ConversationStore | None = None,
+    ) -> None:
         self.answering = answering
         self.office = office
+        self.conversations = conversations  # None: no history is kept (the panel is hidden)
 
     # ------------------------------------------------------------------ layout
 
     def build(self) -> None:
-        """The conversation and its question box on the left; the level, its legend and the
-        sources on the right, in a column of their own so they never cover the box. On a
-        phone the two columns become one, ordered by CSS (chat, box, sources, level)."""
+        """The conversation and its question box on the left; the saved conversations, the
+        level, its legend and the sources on the right, in a column of their own so they never
+        cover the box. On a phone the two columns become one, ordered by CSS (chat, box,
+        saved conversations, sources, level)."""
         self.answers = gr.State([])
         self.records = gr.State({})
         self.conversation = gr.State(lambda: uuid.uuid4().hex)
         self.pending = gr.State(None)
+        self.browser = gr.BrowserState(
+            None, storage_key=BROWSER_STORAGE_KEY, secret=BROWSER_STORAGE_SECRET
+        )
         with gr.Row(equal_height=False, elem_id="ask-layout"):
             with gr.Column(scale=3, min_width=300, elem_id="ask-main"):
                 self._build_conversation()
             with gr.Column(scale=2, min_width=260, elem_id="ask-side"):
+                self._build_history()
                 self.level_panel = gr.HTML(
                     badge_html(None), elem_id="level-panel", label="Escalation level"
                 )
@@ -90,6 +126,7 @@ class ChatPage(Page):
             autoscroll=False,  # advisorShowAnswer scrolls to the answer's start instead
             buttons=[self.copy_button],
             feedback_options=("Like", "Dislike"),
+            editable="user",  # editing a question re-asks it (see edit)
         )
         with gr.Row(elem_id="ask-row"):
             self.box = gr.Textbox(
@@ -134,15 +171,45 @@ class ChatPage(Page):
             self.send_feedback_button = gr.Button("Send feedback", elem_id="feedback-send")
         self.feedback_note = gr.Markdown(elem_id="feedback-note")
 
+    def _build_history(self) -> None:
+        """The saved conversations, newest first: a closed accordion atop the side column
+        (on a phone, right under the question box), so it never pushes the box out of view."""
+        with gr.Accordion(
+            history_heading(0),
+            open=False,
+            visible=self.conversations is not None,
+            elem_id="chat-history",
+        ) as self.history_panel:
+            self.history_list = gr.Radio(
+                choices=[], label="Saved, newest first", elem_id="history-list", interactive=True
+            )
+            with gr.Row(elem_id="history-actions"):
+                self.open_button = gr.Button(
+                    "Open", size="sm", variant="primary", elem_id="history-open"
+                )
+                self.delete_button = gr.Button(
+                    "Delete", size="sm", variant="secondary", elem_id="history-delete"
+                )
+            self.history_note = gr.Markdown(history_note(empty=True), elem_id="history-note")
+
     def wire(self) -> None:
         view = [self.chat, self.box, self.level_panel, self.answers, self.records, self.sources]
+        asked = [self.chat, self.answers, self.records, self.conversation]
         for trigger in (self.box.submit, self.send.click):
-            trigger(
-                self.respond,
-                inputs=[self.box, self.chat, self.answers, self.records, self.conversation],
-                outputs=view,
-                api_visibility="undocumented",
-            ).then(None, js=SHOW_ANSWER_JS, api_visibility="private")
+            self._after_answer(
+                trigger(
+                    self.respond,
+                    inputs=[self.box, *asked],
+                    outputs=view,
+                    api_visibility="undocumented",
+                )
+            )
+        self._after_answer(
+            self.chat.retry(self.regenerate, inputs=asked, outputs=view, api_visibility="private")
+        )
+        self._after_answer(
+            self.chat.edit(self.edit, inputs=asked, outputs=view, api_visibility="private")
+        )
         self.chat.like(
             self.on_like,
             inputs=[self.records],
@@ -162,9 +229,42 @@ class ChatPage(Page):
         # The chat's trash icon and "New conversation" are one reset: nothing of the old
         # conversation may stay on screen (badge, sources, export files, feedback form).
         reset = [*view, self.conversation, self.files, self.feedback_form, self.pending]
-        reset += [self.reason, self.comment, self.feedback_note]
+        reset += [self.reason, self.comment, self.feedback_note, self.history_list]
         for event in (self.clear_button.click, self.chat.clear):
             event(self.clear, outputs=reset, api_visibility="private")
+        # Opening or deleting the open conversation replaces everything a reset does.
+        history = [*reset, self.history_panel, self.history_note]
+        self.open_button.click(
+            self.open_conversation,
+            inputs=[self.history_list, self.browser],
+            outputs=history,
+            api_visibility="private",
+        ).then(None, js=SHOW_ANSWER_JS, api_visibility="private")
+        self.delete_button.click(
+            self.delete_conversation,
+            inputs=[self.history_list, self.conversation, self.browser],
+            outputs=history,
+            api_visibility="private",
+        )
+
+    def _after_answer(self, event: Any) -> None:
+        """After an answer: bring its start into view, and save the conversation."""
+        event.then(None, js=SHOW_ANSWER_JS, api_visibility="private")
+        event.then(
+            self.save,
+            inputs=[self.chat, self.answers, self.records, self.conversation, self.browser],
+            outputs=[self.history_panel, self.history_list, self.history_note],
+            api_visibility="private",
+        )
+
+    def wire_load(self, demo: gr.Blocks) -> None:
+        """On every page load: the browser's key and the owner's saved conversations."""
+        demo.load(
+            self.load_history,
+            inputs=[self.browser],
+            outputs=[self.browser, self.history_panel, self.history_list, self.history_note],
+            api_visibility="private",
+        )
 
     # ------------------------------------------------------------------ handlers
 
@@ -197,14 +297,80 @@ class ChatPage(Page):
     ) -> Iterator[Updates]:
         """Stream the answer into the chat; the finished answer sets the badge and the
         Sources panel. On an error the question goes back into the box."""
+        yield from self._ask(
+            message,
+            list(history or []),
+            list(answers or []),
+            dict(records or {}),
+            Origin("ui", conversation, _user(request)),
+        )
+
+    def regenerate(
+        self,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        conversation: str,
+        request: gr.Request,
+        data: gr.RetryData,
+    ) -> Iterator[Updates]:
+        """The chat's retry button: the last question asked again. Its answer (all of that
+        answer's messages) and their record entries are replaced; the new answer has its own
+        audit record and keeps the old one's number."""
+        origin = Origin("ui", conversation, _user(request))
+        yield from self._again(_position(data.index), None, history, answers, records, origin)
+
+    def edit(
+        self,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        conversation: str,
+        request: gr.Request,
+        data: gr.EditData,
+    ) -> Iterator[Updates]:
+        """A question edited in the chat is asked instead of the old one. Any question may be
+        edited: everything after it (its answer and every later turn) is dropped first, as
+        the later answers built on the old wording."""
+        text = data.value if isinstance(data.value, str) else message_text({"content": data.value})
+        origin = Origin("ui", conversation, _user(request))
+        yield from self._again(_position(data.index), text, history, answers, records, origin)
+
+    def _again(
+        self,
+        index: int,
+        question: str | None,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        origin: Origin,
+    ) -> Iterator[Updates]:
+        """Ask the user message at ``index`` again (as ``question`` when edited) with the
+        conversation before it: the answers before it keep their numbers, the records map
+        keeps only the chat positions before it."""
         history = list(history or [])
-        answers = list(answers or [])
-        records = dict(records or {})
+        if not 0 <= index < len(history) or history[index].get("role") != "user":
+            yield {self.chat: history}  # nothing to ask again: the chat stays as it was
+            return
+        text = question if question is not None else message_text(history[index]) or ""
+        before = history[:index]
+        kept = min(sum(m.get("role") == "user" for m in before), len(answers or []))
+        earlier = {k: v for k, v in (records or {}).items() if int(k) < index}
+        yield from self._ask(text, before, list(answers or [])[:kept], earlier, origin)
+
+    def _ask(
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        origin: Origin,
+    ) -> Iterator[Updates]:
+        """The one place a chat question is answered (asked, regenerated or edited)."""
         shown = [*history, {"role": "user", "content": message}]
         past = [Answer.model_validate(a) for a in answers]
         panel = sources_panel_html(past)
         yield self._view(shown, "", None, answers, records, panel)
-        origin = Origin("ui", conversation, _user(request))
         try:
             for part in self.answering.stream(message, origin, history_turns(history)):
                 if isinstance(part, Recorded):
@@ -292,7 +458,113 @@ class ChatPage(Page):
             self.reason: None,
             self.comment: "",
             self.feedback_note: "",
+            self.history_list: gr.update(value=None),
         }
+
+    # ------------------------------------------------------------------ history
+
+    def load_history(self, browser: object, request: gr.Request) -> Updates:
+        """A page load: the browser's key (made on its first visit) and the owner's list."""
+        key = browser if valid_browser_key(browser) else new_browser_key()
+        return {self.browser: key, **self._listed(owner_key(_user(request), key), None)}
+
+    def save(
+        self,
+        history: list[dict[str, Any]],
+        answers: list[dict[str, Any]],
+        records: dict[str, str],
+        conversation: str,
+        browser: object,
+        request: gr.Request,
+    ) -> Updates:
+        """Keep the conversation after each answer (a new one joins the list, ticked). A
+        failure is a note under the list: the answer on screen stays."""
+        if self.conversations is None or not answers:
+            return unchanged(self.history_note)
+        owner = owner_key(_user(request), browser)
+        if owner is None:
+            return {self.history_note: NO_OWNER}
+        try:
+            items = [Answer.model_validate(a) for a in answers]
+            self.conversations.save(
+                owner, conversation, items, list(history or []), dict(records or {})
+            )
+        except HistoryError as exc:
+            return self._failed(exc)
+        return self._listed(owner, conversation)
+
+    def open_conversation(
+        self, selected: str | None, browser: object, request: gr.Request
+    ) -> Updates:
+        """Show a saved conversation as it was left: chat, badge, sources, numbering, export
+        and feedback all continue from it, and a next question appends to it."""
+        owner = owner_key(_user(request), browser)
+        if self.conversations is None or owner is None:
+            return {self.history_note: NO_OWNER}
+        if not selected:
+            return {self.history_note: CHOOSE}
+        try:
+            saved = self.conversations.open(owner, selected)
+        except HistoryError as exc:
+            return self._failed(exc)
+        if saved is None:
+            return {**self._listed(owner, None), self.history_note: GONE}
+        answers = [a.model_dump(mode="json") for a in saved.answers]
+        panel = sources_panel_html(saved.answers)
+        shown = self._view(saved.messages, "", saved.answers[-1], answers, saved.records, panel)
+        return {
+            **self.clear(),
+            **shown,
+            self.box: gr.skip(),  # a question being typed is kept
+            self.conversation: saved.id,
+            self.history_list: gr.skip(),
+            self.history_note: "",
+        }
+
+    def delete_conversation(
+        self, selected: str | None, conversation: str, browser: object, request: gr.Request
+    ) -> Updates:
+        """Remove a saved conversation; removing the open one also resets the chat."""
+        owner = owner_key(_user(request), browser)
+        if self.conversations is None or owner is None:
+            return {self.history_note: NO_OWNER}
+        if not selected:
+            return {self.history_note: CHOOSE}
+        try:
+            deleted = self.conversations.delete(owner, selected)
+        except HistoryError as exc:
+            return self._failed(exc)
+        current = selected == conversation
+        listed = self._listed(owner, None if current else conversation)
+        if not deleted:
+            listed[self.history_note] = GONE
+        return {**self.clear(), **listed} if current else listed
+
+    def _listed(self, owner: str | None, selected: str | None) -> Updates:
+        """The history panel refreshed for ``owner``, ``selected`` ticked when listed."""
+        if self.conversations is None:
+            return unchanged(self.history_note)
+        if owner is None:
+            return {self.history_note: NO_OWNER}
+        try:
+            summaries = self.conversations.recent(owner)
+        except HistoryError as exc:
+            return self._failed(exc)
+        return self._history(summaries, selected)
+
+    def _history(self, summaries: list[ConversationSummary], selected: str | None) -> Updates:
+        ids = {s.id for s in summaries}
+        return {
+            self.history_panel: gr.update(label=history_heading(len(summaries))),
+            self.history_list: gr.update(
+                choices=history_choices(summaries), value=selected if selected in ids else None
+            ),
+            self.history_note: history_note(empty=not summaries),
+        }
+
+    def _failed(self, exc: HistoryError) -> Updates:
+        log.warning("conversation history: %s", exc)
+        return {self.history_note: history_note(str(exc))}
 
     def api_ask(self, question: str, request: gr.Request) -> dict:
         """Answer one question; returns the Answer JSON (level, flags, citations)."""

@@ -12,6 +12,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from advisor.models import Answer, Citation, Level, Turn
+from advisor.services.conversations import ConversationSummary
 
 LEVEL_ICON = {
     Level.NONE: "🟩",
@@ -61,6 +62,12 @@ CSS = """
 .dark #sources-panel mark.near {background:#4a3b00; outline-color:#e0c050;}
 #sources-panel .src-path {font-size:0.8em; color:var(--body-text-color-subdued);}
 #chat-actions {gap:0.5em;}
+#chat-history {flex:0 0 auto;}
+#history-list .wrap {flex-direction:column; flex-wrap:nowrap; gap:0.3em; max-height:16rem;
+  overflow-y:auto; overscroll-behavior:contain;}
+#history-list label {width:100%; max-width:none;}
+#history-actions {gap:0.5em;}
+#chat textarea.edit-textarea {width:min(34rem, 70vw) !important; min-height:4.5em !important;}
 .gradio-container {overflow:clip !important;}  /* hidden would make a scroll box: no sticky */
 .gradio-container .main.app {padding-left:clamp(0.5rem, 2.5vw, 2rem) !important;
   padding-right:clamp(0.5rem, 2.5vw, 2rem) !important;}
@@ -81,10 +88,10 @@ CSS = """
     overflow:visible !important;}
   #chat .bubble-wrap {height:auto !important; max-height:none !important;
     overflow:visible !important;}
-  #ask-row {order:2;} #feedback-form, #feedback-note {order:3;}
-  #sources-panel {order:4; max-height:60vh;}
-  #level-panel {order:5;} #level-legend {order:6;} #chat-actions {order:7;}
-  #export-files {order:8;} #examples {order:9;}
+  #ask-row {order:2;} #chat-history {order:3;} #feedback-form, #feedback-note {order:4;}
+  #sources-panel {order:5; max-height:60vh;}
+  #level-panel {order:6;} #level-legend {order:7;} #chat-actions {order:8;}
+  #export-files {order:9;} #examples {order:10;}
 }
 """
 # Page-level behaviour, run once when the app loads:
@@ -325,6 +332,17 @@ def warning_message(text: str) -> dict[str, Any]:
     return {"role": "assistant", "content": f"⚠️ {text}"}
 
 
+def message_text(message: dict[str, Any]) -> str | None:
+    """A chat message's text, multimodal content flattened (the chat hands messages back
+    with their content as a list of parts); None for content without text."""
+    content = message.get("content")
+    if isinstance(content, list):
+        content = " ".join(
+            str(c.get("text", "")) if isinstance(c, dict) else str(c) for c in content
+        )
+    return content if isinstance(content, str) else None
+
+
 def history_turns(history: list[dict[str, Any]]) -> list[Turn]:
     """The conversation as the chain reads it: user and assistant text, without the Sources
     messages (they carry a title) and with multimodal content flattened to its text."""
@@ -332,14 +350,37 @@ def history_turns(history: list[dict[str, Any]]) -> list[Turn]:
     for message in history:
         if (message.get("metadata") or {}).get("title"):
             continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(
-                str(c.get("text", "")) if isinstance(c, dict) else str(c) for c in content
-            )
-        if message.get("role") in ("user", "assistant") and isinstance(content, str):
+        content = message_text(message)
+        if message.get("role") in ("user", "assistant") and content is not None:
             turns.append(Turn(role=message["role"], content=content))
     return turns
+
+
+# ---------------------------------------------------------------- conversation history
+
+HISTORY_EMPTY = "No saved conversations yet: each conversation is kept here once answered."
+
+
+def history_heading(count: int) -> str:
+    """The history panel's title, with how many conversations it holds."""
+    return f"Your conversations ({count})" if count else "Your conversations"
+
+
+def history_choices(summaries: list[ConversationSummary]) -> list[tuple[str, str]]:
+    """(label, conversation id) per saved conversation, in the order given (newest first);
+    labels are plain text (the Radio escapes them)."""
+    choices = []
+    for s in summaries:
+        count = f"{s.answers} answer{'' if s.answers == 1 else 's'}"
+        choices.append((f"{s.title} · {count} · {s.updated:%d %b %H:%M} UTC", s.id))
+    return choices
+
+
+def history_note(error: str | None = None, empty: bool = False) -> str:
+    """The line under the history list: why it could not be used, or that it is empty."""
+    if error:
+        return f"⚠️ {error[:1].upper()}{error[1:]}. The chat still answers."
+    return HISTORY_EMPTY if empty else ""
 
 
 def linked_answer(answer: Answer, turn: int) -> str:
