@@ -6,7 +6,10 @@
 an earlier run (``compare``) and writes report.json/.md/.html (``report``, ``render_markdown``,
 ``render_html``, ``charts``). The gate fails when a metric is worse than the baseline by more
 than its tolerance, or when any case expected at ``prohibited`` is answered below ``escalate``.
-Check and metric functions are pure so they can be unit-tested on hand-made answers.
+The baseline keeps each case's outcome by id, so a run on part of the suite (one case file,
+a tag) is gated on the baseline's metrics over the same cases. Level accuracy, under- and
+over-escalation and the confusion matrix share one classification (``outcome``). Check and
+metric functions are pure so they can be unit-tested on hand-made answers.
 
 Callers import from the modules; the package re-exports only the entry point, the report
 model and the default paths.

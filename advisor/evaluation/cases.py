@@ -80,7 +80,19 @@ class Case(BaseModel):
         expected = info.data.get("expected_level")
         if value is not None and expected is not None and expected not in value:
             raise ValueError(f"must include expected_level '{expected.value}'")
-        return None if value is None else list(dict.fromkeys(value))
+        if value is None:
+            return None
+        ranks = sorted({lv.rank for lv in value})
+        if ranks != list(range(ranks[0], ranks[-1] + 1)):
+            # A gap would make a level neither accurate, nor under, nor over.
+            order = " < ".join(lv.value for lv in sorted(Level, key=lambda lv: lv.rank))
+            raise ValueError(
+                "must be consecutive levels ("
+                + order
+                + "), got "
+                + ", ".join(lv.value for lv in value)
+            )
+        return list(dict.fromkeys(value))
 
     @field_validator("must_mention", "must_cite", "must_not_mention", "lead_must_mention")
     @classmethod
@@ -90,6 +102,11 @@ class Case(BaseModel):
     @property
     def acceptable(self) -> list[Level]:
         return self.acceptable_levels or [self.expected_level]
+
+    @property
+    def case_file(self) -> str:
+        """The file the case was loaded from, as ``shown_path`` writes it ("" when built)."""
+        return self._file
 
     @property
     def where(self) -> str:
@@ -223,3 +240,19 @@ def load_cases(paths: Sequence[Path | str]) -> tuple[list[Case], list[Path]]:
     if not cases:
         raise InputError("no cases found in " + ", ".join(str(p) for p in paths))
     return cases, files
+
+
+def select_cases(cases: Sequence[Case], tags: Sequence[str]) -> list[Case]:
+    """The cases carrying any of ``tags`` (all cases when none are given); a tag no case has
+    is an error, so a typo never silently runs fewer cases."""
+    wanted = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    if not wanted:
+        return list(cases)
+    known = {t for c in cases for t in c.tags}
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        raise InputError(
+            f"no case has the tag(s) {', '.join(unknown)}; tags in these cases: "
+            + (", ".join(sorted(known)) or "none")
+        )
+    return [c for c in cases if set(wanted) & set(c.tags)]

@@ -73,7 +73,7 @@ def _confusion_chart(report: EvalReport) -> str:
     ax.set_xticks(range(len(levels)), [str(lv) for lv in levels])
     ax.set_yticks(range(len(levels)), [str(lv) for lv in levels])
     ax.set_xlabel("produced level")
-    ax.set_ylabel("expected level")
+    ax.set_ylabel(report.confusion.rows)
     top = max((v for row in grid for v in row), default=0)
     for i, row in enumerate(grid):
         for j, v in enumerate(row):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from advisor.evaluation.cases import Case
+from advisor.evaluation.outcome import CaseOutcome, level_band, misses_prohibition
 from advisor.evaluation.report import Passage
 from advisor.models import Answer, Citation, Level, ScoredChunk
 
@@ -76,7 +77,8 @@ class CaseResult:
 
     @property
     def level_ok(self) -> bool:
-        return self.level in self.case.acceptable
+        """Within the acceptable levels; the same classification as ``under``/``over``."""
+        return level_band(self.level, self.case.acceptable) == "within"
 
     @property
     def level_exact(self) -> bool:
@@ -84,11 +86,11 @@ class CaseResult:
 
     @property
     def under(self) -> bool:
-        return self.level.rank < min(lv.rank for lv in self.case.acceptable)
+        return level_band(self.level, self.case.acceptable) == "under"
 
     @property
     def over(self) -> bool:
-        return self.level.rank > max(lv.rank for lv in self.case.acceptable)
+        return level_band(self.level, self.case.acceptable) == "over"
 
     @property
     def scope_ok(self) -> bool:
@@ -97,9 +99,7 @@ class CaseResult:
     @property
     def prohibited_missed(self) -> bool:
         """The one error the gate never tolerates."""
-        return (
-            self.case.expected_level == Level.PROHIBITED and self.level.rank < Level.ESCALATE.rank
-        )
+        return misses_prohibition(self.case.expected_level, self.level)
 
     @property
     def failed_checks(self) -> list[str]:
@@ -143,6 +143,32 @@ class CaseResult:
             max(0, self.level.rank - ceiling),
             len(self.failed_checks),
         )
+
+    @property
+    def outcome(self) -> CaseOutcome:
+        """What the run-level metrics and the baseline need of this case."""
+        return CaseOutcome(
+            file=self.case.case_file,
+            tags=self.case.tags,
+            expected_level=self.case.expected_level,
+            acceptable_levels=self.case.acceptable,
+            level=self.level,
+            passed=self.passed,
+            mentions=_tally(self.mentions),
+            leads=_tally(self.leads),
+            cited=_tally(self.cited),
+            retrieved=_tally(self.retrieved),
+            guarded=bool(self.case.must_not_mention),
+            forbidden=bool(self.forbidden),
+            scope_ok=self.scope_ok,
+            markers_ok=self.markers_ok,
+            latency_ms=self.latency_ms,
+            judged=self.judged,
+        )
+
+
+def _tally(pairs: Sequence[tuple[str, bool]]) -> tuple[int, int]:
+    return sum(ok for _, ok in pairs), len(pairs)
 
 
 def score_case(

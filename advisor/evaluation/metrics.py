@@ -10,7 +10,8 @@ import math
 from collections.abc import Sequence
 
 from advisor.evaluation.checks import CaseResult
-from advisor.evaluation.report import Confusion, Metrics, TagRow
+from advisor.evaluation.outcome import CaseOutcome
+from advisor.evaluation.report import NEAREST_ACCEPTABLE, Confusion, Metrics, TagRow
 from advisor.models import Level
 
 METRIC_KEYS: tuple[str, ...] = (
@@ -58,30 +59,36 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def compute_metrics(results: Sequence[CaseResult]) -> Metrics:
     """The headline metrics (``METRIC_KEYS``), plus ``judged_*`` only when a judge scored."""
-    n = len(results)
-    mentions = [ok for r in results for _, ok in r.mentions]
-    leads = [ok for r in results for _, ok in r.leads]
-    cited = [ok for r in results for _, ok in r.cited]
-    retrieved = [ok for r in results for _, ok in r.retrieved]
-    guarded = [r for r in results if r.case.must_not_mention]
-    latencies = [r.latency_ms for r in results]
+    return outcome_metrics([r.outcome for r in results])
+
+
+def _tallied(tallies: Sequence[tuple[int, int]]) -> float | None:
+    return ratio(sum(h for h, _ in tallies), sum(t for _, t in tallies))
+
+
+def outcome_metrics(outcomes: Sequence[CaseOutcome]) -> Metrics:
+    """``compute_metrics`` over per-case outcomes: a run's, or the baseline's own records of
+    the same cases, so a run on part of the suite is measured like the baseline."""
+    n = len(outcomes)
+    guarded = [o for o in outcomes if o.guarded]
+    latencies = [o.latency_ms for o in outcomes]
     metrics: Metrics = {
-        "level_accuracy": ratio(sum(r.level_ok for r in results), n),
-        "level_exact": ratio(sum(r.level_exact for r in results), n),
-        "under_escalation_rate": ratio(sum(r.under for r in results), n),
-        "over_escalation_rate": ratio(sum(r.over for r in results), n),
-        "mention_recall": ratio(sum(mentions), len(mentions)),
-        "lead_recall": ratio(sum(leads), len(leads)),
-        "citation_recall": ratio(sum(cited), len(cited)),
-        "retrieval_hit_rate": ratio(sum(retrieved), len(retrieved)),
-        "forbidden_rate": ratio(sum(bool(r.forbidden) for r in guarded), len(guarded)),
-        "out_of_scope_accuracy": ratio(sum(r.scope_ok for r in results), n),
-        "citation_marker_validity": ratio(sum(r.markers_ok for r in results), n),
+        "level_accuracy": ratio(sum(o.level_ok for o in outcomes), n),
+        "level_exact": ratio(sum(o.level_exact for o in outcomes), n),
+        "under_escalation_rate": ratio(sum(o.under for o in outcomes), n),
+        "over_escalation_rate": ratio(sum(o.over for o in outcomes), n),
+        "mention_recall": _tallied([o.mentions for o in outcomes]),
+        "lead_recall": _tallied([o.leads for o in outcomes]),
+        "citation_recall": _tallied([o.cited for o in outcomes]),
+        "retrieval_hit_rate": _tallied([o.retrieved for o in outcomes]),
+        "forbidden_rate": ratio(sum(o.forbidden for o in guarded), len(guarded)),
+        "out_of_scope_accuracy": ratio(sum(o.scope_ok for o in outcomes), n),
+        "citation_marker_validity": ratio(sum(o.markers_ok for o in outcomes), n),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }
-    for key in sorted({k for r in results for k in r.judged}):
-        scores = [r.judged[key] for r in results if key in r.judged]
+    for key in sorted({k for o in outcomes for k in o.judged}):
+        scores = [o.judged[key] for o in outcomes if key in o.judged]
         metrics[f"{JUDGED_PREFIX}{key}"] = round(sum(scores) / len(scores), 4)
     return metrics
 
@@ -110,16 +117,28 @@ REAL_WORLD = "real-world"
 def scope_metrics(results: Sequence[CaseResult]) -> dict[str, Metrics]:
     """The curated cases and the real-world questions measured apart: the curated set is
     held to zero under-escalation, the real-world set to its own accepted values."""
+    return outcome_scope_metrics([r.outcome for r in results])
+
+
+def outcome_scope_metrics(outcomes: Sequence[CaseOutcome]) -> dict[str, Metrics]:
+    """``scope_metrics`` over per-case outcomes (a scope without cases is left out)."""
     scopes = {
-        "curated": [r for r in results if REAL_WORLD not in r.case.tags],
-        REAL_WORLD: [r for r in results if REAL_WORLD in r.case.tags],
+        "curated": [o for o in outcomes if REAL_WORLD not in o.tags],
+        REAL_WORLD: [o for o in outcomes if REAL_WORLD in o.tags],
     }
-    return {name: compute_metrics(subset) for name, subset in scopes.items() if subset}
+    return {name: outcome_metrics(subset) for name, subset in scopes.items() if subset}
 
 
 def confusion(results: Sequence[CaseResult]) -> Confusion:
-    """Expected level (rows) against produced level (columns)."""
+    """The level confusion matrix, from the same classification as the level metrics."""
+    return outcome_confusion([r.outcome for r in results])
+
+
+def outcome_confusion(outcomes: Sequence[CaseOutcome]) -> Confusion:
+    """Rows: the acceptable level nearest to the produced one (``CaseOutcome.row``); columns:
+    the produced level. Diagonal, below and above it are level accuracy, under- and
+    over-escalation (``Confusion.regions``)."""
     counts = {e: dict.fromkeys(LEVELS, 0) for e in LEVELS}
-    for r in results:
-        counts[r.case.expected_level][r.level] += 1
-    return Confusion(levels=list(LEVELS), counts=counts)
+    for o in outcomes:
+        counts[o.row][o.level] += 1
+    return Confusion(levels=list(LEVELS), counts=counts, rows=NEAREST_ACCEPTABLE)

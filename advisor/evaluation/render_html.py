@@ -10,7 +10,8 @@ import json
 from collections.abc import Iterable, Sequence
 
 from advisor.evaluation.charts import charts
-from advisor.evaluation.display import fmt, fmt_delta
+from advisor.evaluation.display import coverage_text, fmt, fmt_delta, region_texts
+from advisor.evaluation.outcome import DEFINITIONS
 from advisor.evaluation.report import CaseRow, Comparison, EvalReport, GateResult
 
 esc = html.escape
@@ -60,11 +61,21 @@ def _produced_by(report: EvalReport) -> list[str]:
     return ["<h2>Produced by</h2>", _table(["what", "value"], rows)]
 
 
+def _coverage(g: GateResult) -> list[str]:
+    parts = [f"<p>{esc(coverage_text(g))}</p>"]
+    for label, ids in (("Compared cases", g.compared_cases), ("New, not gated", g.new_cases)):
+        if ids:
+            parts.append(f"<p>{label} ({len(ids)}): {esc(', '.join(ids))}</p>")
+    if g.level_changed:
+        rows = [[esc(c.id), esc(c.expected), esc(c.before), esc(c.after)] for c in g.level_changed]
+        parts.append("<h3>Level differs from the baseline's</h3>")
+        parts.append(_table(["case", "expected", "baseline", "now"], rows))
+    return parts
+
+
 def _gate(g: GateResult) -> list[str]:
-    cls = "pass" if g.passed else "fail"
-    parts = [
-        f"<h2>Regression gate: <span class='{cls}'>{'PASSED' if g.passed else 'FAILED'}</span></h2>"
-    ]
+    cls = {"PASSED": "pass", "FAILED": "fail"}.get(g.verdict, "")
+    parts = [f"<h2>Regression gate: <span class='{cls}'>{g.verdict}</span></h2>", *_coverage(g)]
     if g.prohibited_below_escalate:
         parts.append(
             "<p class='fail'>Cases expected at prohibited answered below escalate: "
@@ -118,6 +129,21 @@ def _compare(c: Comparison) -> list[str]:
         if ids:
             parts.append(f"<p>Cases {what}: {esc(', '.join(ids))}</p>")
     return parts
+
+
+def _levels(report: EvalReport) -> list[str]:
+    """The confusion matrix as a table, its regions against the rates, and the definitions."""
+    conf = report.confusion
+    rows = [[esc(e)] + [str(conf.counts[e][g]) for g in conf.levels] for e in conf.levels]
+    head = [esc(conf.corner), *(esc(lv) for lv in conf.levels)]
+    return [
+        "<h2>Level confusion</h2>",
+        _table(head, rows),
+        "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in region_texts(report)) + "</ul>",
+        "<dl>"
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in DEFINITIONS.items())
+        + "</dl>",
+    ]
 
 
 def _charts_and_tags(report: EvalReport) -> list[str]:
@@ -198,6 +224,7 @@ def render_html(report: EvalReport) -> str:
     ]
     if report.compare is not None:
         parts += _compare(report.compare)
+    parts += _levels(report)
     parts += _charts_and_tags(report)
     parts += _failing(report)
     parts += _all_cases(report)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 
-from advisor.evaluation.display import fmt, fmt_delta
+from advisor.evaluation.display import coverage_text, fmt, fmt_delta, region_texts
+from advisor.evaluation.outcome import DEFINITIONS
 from advisor.evaluation.report import Comparison, EvalReport, GateResult
 
 # report.md must fit a pull-request comment (GitHub caps them at 65,536 characters).
 MD_ANSWERS = 10
 MD_ANSWER_CHARS = 1500
+MD_LISTED = 30  # ids listed per line (compared cases, new cases, changed levels)
 
 
 def _md(text: object) -> str:
@@ -63,9 +65,35 @@ def compare_lines(cmp: Comparison) -> list[str]:
     return lines
 
 
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(f"`{_md(i)}`" for i in ids[:MD_LISTED])
+    return shown + (f" and {len(ids) - MD_LISTED} more" if len(ids) > MD_LISTED else "")
+
+
+def _coverage_lines(gate: GateResult) -> list[str]:
+    lines = [coverage_text(gate), ""]
+    if gate.compared_cases:
+        lines += [f"Compared cases ({len(gate.compared_cases)}): {_ids(gate.compared_cases)}", ""]
+    if gate.new_cases:
+        lines += [f"New, not gated ({len(gate.new_cases)}): {_ids(gate.new_cases)}", ""]
+    if gate.level_changed:
+        changes = [
+            f"`{_md(c.id)}` {c.before} -> {c.after} (expected {c.expected})"
+            for c in gate.level_changed[:MD_LISTED]
+        ]
+        more = len(gate.level_changed) - MD_LISTED
+        lines += [
+            "Level differs from the baseline's: "
+            + "; ".join(changes)
+            + (f" and {more} more" if more > 0 else ""),
+            "",
+        ]
+    return lines
+
+
 def gate_lines(gate: GateResult) -> list[str]:
-    verdict = "PASSED" if gate.passed else "FAILED"
-    lines = [f"## Regression gate: {verdict}", ""]
+    lines = [f"## Regression gate: {gate.verdict}", ""]
+    lines += _coverage_lines(gate)
     if gate.prohibited_below_escalate:
         lines.append(
             "**Cases expected at prohibited answered below escalate:** "
@@ -104,17 +132,22 @@ def _heading_lines(report: EvalReport) -> list[str]:
     ]
 
 
-def _confusion_lines(report: EvalReport) -> list[str]:
-    levels = report.confusion.levels
+def confusion_lines(report: EvalReport) -> list[str]:
+    """The matrix, what its diagonal and the cells either side of it add up to (the level
+    rates of the same cases), and the definitions."""
+    conf = report.confusion
+    levels = conf.levels
     lines = [
-        "## Level confusion (rows: expected, columns: produced)",
+        f"## Level confusion (rows: {conf.rows}, columns: produced)",
         "",
-        "| expected \\ produced | " + " | ".join(levels) + " |",
+        f"| {conf.corner} | " + " | ".join(levels) + " |",
         "|---" * (len(levels) + 1) + "|",
     ]
     for e in levels:
-        counts = report.confusion.counts[e]
+        counts = conf.counts[e]
         lines.append(f"| {e} | " + " | ".join(str(counts[g]) for g in levels) + " |")
+    lines += ["", *(f"- {t}" for t in region_texts(report)), ""]
+    lines += [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]
     return lines
 
 
@@ -172,7 +205,7 @@ def render_markdown(report: EvalReport) -> str:
     lines.append("")
     if report.compare is not None:
         lines += compare_lines(report.compare)
-    lines += _confusion_lines(report)
+    lines += confusion_lines(report)
     lines.append("")
     lines += _tag_lines(report)
     lines.append("")

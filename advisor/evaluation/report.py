@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import (
     AliasChoices,
@@ -84,11 +84,44 @@ class TagRow(BaseModel):
         return {**data, **metrics}
 
 
+ConfusionRows = Literal["expected level", "nearest acceptable level"]
+EXPECTED: ConfusionRows = "expected level"
+NEAREST_ACCEPTABLE: ConfusionRows = "nearest acceptable level"
+
+
+class Regions(NamedTuple):
+    """The confusion matrix cut along its diagonal; divided by ``total`` they are level
+    accuracy (``diagonal``), under-escalation (``below``) and over-escalation (``above``)."""
+
+    diagonal: int
+    below: int
+    above: int
+    total: int
+
+
 class Confusion(BaseModel):
-    """Expected level (rows) against produced level (columns)."""
+    """Produced level (columns) against the row level of each case: in reports written since
+    the matrix and the rates share one classification, the acceptable level nearest to the
+    produced one (``rows`` says which; older reports used the expected level)."""
 
     levels: list[Level]
     counts: dict[Level, dict[Level, int]]
+    rows: ConfusionRows = EXPECTED
+
+    @property
+    def corner(self) -> str:
+        """The matrix's top-left cell: what the rows are, against the produced columns."""
+        return ("acceptable" if self.rows == NEAREST_ACCEPTABLE else "expected") + " \\ produced"
+
+    def regions(self) -> Regions:
+        rank = {lv: i for i, lv in enumerate(self.levels)}
+        cells = [(rank[r], rank[c], n) for r, row in self.counts.items() for c, n in row.items()]
+        return Regions(
+            diagonal=sum(n for r, c, n in cells if r == c),
+            below=sum(n for r, c, n in cells if c < r),
+            above=sum(n for r, c, n in cells if c > r),
+            total=sum(n for _, _, n in cells),
+        )
 
 
 class Passage(BaseModel):
@@ -155,6 +188,13 @@ class CaseRow(BaseModel):
         return data
 
 
+class LevelChange(BaseModel):
+    id: str
+    expected: Level
+    before: Level
+    after: Level
+
+
 GateStatus = Literal["pass", "fail", "not gated", "skipped (no data)"]
 
 
@@ -169,14 +209,45 @@ class GateCheck(BaseModel):
     status: GateStatus
 
 
+Coverage = Literal["whole suite", "subset", "no shared cases", "not comparable"]
+"""Which cases the metrics were gated on: every case of the baseline (its accepted values,
+as before subsets were gated), the cases the run shares with the baseline's per-case
+results, none (no case of the run is in the baseline), or none because the baseline holds
+whole-suite metrics only (the format before per-case results) and the run is part of it."""
+
+
 class GateResult(BaseModel):
-    """``passed`` needs every gated metric within its limit and no missed prohibition."""
+    """``passed`` needs every gated metric within its limit and no missed prohibition.
+
+    The fields after ``notes`` say which cases were compared; reports written before subset
+    gating lack them and read as a whole-suite gate.
+    """
 
     passed: bool
     metrics_passed: bool
     prohibited_below_escalate: list[str]
     checks: list[GateCheck]
     notes: list[str]
+    coverage: Coverage = "whole suite"
+    gated: bool = Field(True, description="False when no metric could be compared.")
+    compared: int | None = Field(None, description="Cases compared with the baseline.")
+    baseline_cases: int | None = None
+    compared_cases: list[str] = Field(
+        default_factory=list, description="Their ids, for a subset (not for the whole suite)."
+    )
+    new_cases: list[str] = Field(
+        default_factory=list, description="Cases of the run the baseline lacks: not gated."
+    )
+    level_changed: list[LevelChange] = Field(
+        default_factory=list, description="Compared cases whose level differs from the baseline's."
+    )
+
+    @property
+    def verdict(self) -> Literal["PASSED", "FAILED", "NOT GATED"]:
+        """FAILED wins; NOT GATED when nothing could be compared and nothing failed."""
+        if not self.passed:
+            return "FAILED"
+        return "PASSED" if self.gated else "NOT GATED"
 
 
 Verdict = Literal["same", "n/a", "worse", "better"]
@@ -194,13 +265,6 @@ class FlippedCase(BaseModel):
     before: Literal["pass", "fail"]
     after: Literal["pass", "fail"]
     failed_checks: list[str]
-
-
-class LevelChange(BaseModel):
-    id: str
-    expected: Level
-    before: Level
-    after: Level
 
 
 class Comparison(BaseModel):

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Protocol
 
 from advisor.errors import InputError
-from advisor.evaluation.cases import Case, load_cases
+from advisor.evaluation.cases import Case, load_cases, select_cases, shown_path
 from advisor.evaluation.checks import CaseResult
 from advisor.evaluation.compare import compare_reports
 from advisor.evaluation.gate import (
+    REGENERATE,
     Baseline,
     load_baseline,
     make_baseline,
@@ -161,6 +162,27 @@ def _baseline(path: Path | None, required: bool) -> Baseline | None:
     return None
 
 
+def _refuse_partial_update(
+    baseline: Baseline | None, files: Sequence[Path], tags: Sequence[str]
+) -> None:
+    """--update-baseline rewrites the whole-suite baseline, so it must see the whole suite:
+    not a tag filter, nor a run that leaves out a case file the baseline covers and that still
+    exists (a deleted file is a change to the suite, not a subset)."""
+    if tags:
+        raise InputError(
+            "--update-baseline rewrites the whole-suite baseline: run it without a tag filter"
+        )
+    if baseline is None or baseline.produced_by is None:
+        return
+    used = {shown_path(f) for f in files}
+    left_out = [f for f in baseline.produced_by.case_files if f not in used and Path(f).is_file()]
+    if left_out:
+        raise InputError(
+            "--update-baseline rewrites the whole-suite baseline, but this run leaves out "
+            f"{', '.join(left_out)}; run the whole suite: {REGENERATE}"
+        )
+
+
 def _run(
     advisor: AdvisorLike, cases: list[Case], progress: Progress | None, bar: bool
 ) -> list[CaseResult]:
@@ -186,6 +208,7 @@ def run_suite(
     reports_dir: Path = DEFAULT_REPORTS,
     progress: Progress | None = None,
     bar: bool = False,
+    tags: Sequence[str] = (),
 ) -> SuiteRun:
     """Load cases and baseline, run, gate, compare, write; bad input fails before a model loads.
 
@@ -193,17 +216,31 @@ def run_suite(
     an error with ``require_baseline``; ``update_baseline`` rewrites ``baseline_path`` from
     this run, keeping its tolerances. Reports go to ``out_dir``, else to a new timestamped
     folder in ``reports_dir``. ``bar`` draws a terminal progress bar, ``progress`` reports
-    each case to another display.
+    each case to another display. ``tags`` keeps the cases with any of them; a run on part
+    of the suite is gated on the baseline's results for the same cases (``gate``).
     """
     if update_baseline and baseline_path is None:
         raise InputError("update_baseline needs a baseline path to write")
-    cases, files = load_cases(case_paths)
+    loaded, files = load_cases(case_paths)
+    cases = select_cases(loaded, tags)
     baseline = _baseline(baseline_path, require_baseline)
+    if update_baseline:
+        _refuse_partial_update(baseline, files, tags)
     other = load_report(compare_dir) if compare_dir is not None else None
     advisor = make_advisor()
     results = _run(advisor, cases, progress, bar)
     report = build_report(results, advisor, files)
-    gate = run_gate(report.metrics, results, baseline, report.produced_by, report.scopes)
+    gate = run_gate(
+        report.metrics,
+        results,
+        baseline,
+        report.produced_by,
+        report.scopes,
+        filtered=len(cases) < len(loaded),
+    )
+    if len(cases) < len(loaded):
+        named = ", ".join(t.strip() for t in tags if t.strip())
+        gate.notes.insert(0, f"only the cases tagged {named}: {len(cases)} of {len(loaded)}")
     report.gate = gate
     if other is not None and compare_dir is not None:
         report.compare = compare_reports(report, other, str(compare_dir))
@@ -211,5 +248,6 @@ def run_suite(
     paths = write_reports(report, target)
     written = None
     if update_baseline and baseline_path is not None:
-        written = write_baseline(make_baseline(report, baseline), baseline_path)
+        outcomes = {r.case.id: r.outcome for r in results}
+        written = write_baseline(make_baseline(report, baseline, outcomes), baseline_path)
     return SuiteRun(report, gate, results, files, paths, target, written)

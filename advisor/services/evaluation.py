@@ -43,14 +43,19 @@ class EvalRun:
     audit_failure: str | None = None
 
 
-def _event(suite: SuiteRun) -> dict[str, Any]:
+def _event(suite: SuiteRun, tags: Sequence[str]) -> dict[str, Any]:
     """The audit event's detail: which cases, the outcome, and where the report is."""
     report = suite.report
     return {
         "case_files": [str(f) for f in suite.case_files],
+        "tags": list(tags),
         "cases": report.summary.cases,
         "passed": report.summary.passed,
         "gate_passed": suite.gate.passed,
+        "gate": suite.gate.verdict,
+        "gate_coverage": suite.gate.coverage,
+        "compared": suite.gate.compared,
+        "new_cases": len(suite.gate.new_cases),
         "report": str(suite.out_dir),
         "rules_hash": report.produced_by.rules_hash,
         "corpus_files_sha256": report.produced_by.corpus_files_sha256,
@@ -67,9 +72,11 @@ def run_evaluation(
     user: str | None = None,
     audit: AuditSink | None = None,
     progress: Progress | None = None,
+    tags: Sequence[str] = (),
 ) -> EvalRun:
     """``advisor eval`` on the live advisor: same runner, report, gate and comparison, into a
-    new timestamped folder of ``reports_dir``."""
+    new timestamped folder of ``reports_dir``. ``tags`` keeps the cases with any of them; a
+    run on part of the suite is gated on the baseline's results for the same cases."""
     if not case_paths:
         raise InputError("choose at least one case file, or upload one")
     suite = run_suite(
@@ -79,7 +86,8 @@ def run_evaluation(
         compare_dir=compare_dir,
         reports_dir=reports_dir,
         progress=progress,
+        tags=tags,
     )
-    problem = record_event(audit, "eval_run", _event(suite), user)
+    problem = record_event(audit, "eval_run", _event(suite, tags), user)
     step(progress, 1.0, "Done")
     return EvalRun(suite.report, suite.paths, suite.out_dir, problem)

@@ -196,3 +196,24 @@ def bare_report(metrics: Metrics, cases: int = 1) -> EvalReport:
         confusion=confusion([]),
         cases=[],
     )
+
+
+def split_cases(folder: Path) -> tuple[Path, Path]:
+    """CASES_YAML as a two-file suite: a.yaml (iran-kit, fr-basics), b.yaml (oos-python)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    at = CASES_YAML.index("- id: oos-python")
+    return (
+        write_cases(folder / "a.yaml", CASES_YAML[:at]),
+        write_cases(folder / "b.yaml", CASES_YAML[at:]),
+    )
+
+
+def run_files(
+    fake: FakeAdvisor, files: list[Path], replies: dict | None = None
+) -> tuple[list[CaseResult], EvalReport]:
+    """The cases of ``files`` asked through ``fake`` (with ``replies`` when given), reported."""
+    if replies is not None:
+        fake.replies = replies
+    cases, found = load_cases(files)
+    results = run_cases(fake, cases, progress=False)
+    return results, build_report(results, fake, found)

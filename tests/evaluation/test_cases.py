@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from advisor.errors import InputError
-from advisor.evaluation.cases import load_cases
+from advisor.evaluation.cases import load_cases, select_cases
 from advisor.models import Level
 from tests.evaluation.builders import CASES_YAML, REPO, write_cases
 
@@ -65,6 +65,30 @@ def test_acceptable_levels_must_include_expected(tmp_path: Path) -> None:
     )
     assert "case 'x'" in message and "field 'acceptable_levels'" in message
     assert "must include expected_level 'escalate'" in message
+
+
+def test_acceptable_levels_must_be_consecutive(tmp_path: Path) -> None:
+    """A gap would make a level neither accurate, nor under, nor over-escalated."""
+    message = _error(
+        tmp_path,
+        '- id: x\n  question: "Q"\n  expected_level: none\n  acceptable_levels: [none, escalate]\n',
+    )
+    assert "case 'x'" in message and "field 'acceptable_levels'" in message
+    assert "must be consecutive levels (none < review < escalate < prohibited)" in message
+    assert "got none, escalate" in message
+
+
+def test_select_cases_by_tag(tmp_path: Path) -> None:
+    cases, _ = load_cases([write_cases(tmp_path / "a.yaml", CASES_YAML)])
+    assert select_cases(cases, []) == cases and select_cases(cases, [" ", ""]) == cases
+    assert [c.id for c in select_cases(cases, ["iran"])] == ["iran-kit"]
+    both = select_cases(cases, [" embargo ", "out-of-scope"])
+    assert [c.id for c in both] == ["iran-kit", "oos-python"]
+    with pytest.raises(InputError) as info:
+        select_cases(cases, ["iran", "iarn"])
+    assert "no case has the tag(s) iarn" in str(info.value)
+    assert "embargo, fundamental-research, iran, out-of-scope" in str(info.value)
+    assert cases[0].case_file.endswith("a.yaml")
 
 
 def test_unknown_field_is_rejected(tmp_path: Path) -> None:

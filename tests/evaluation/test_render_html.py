@@ -24,3 +24,16 @@ def test_page_without_failures_says_none(fake: FakeAdvisor, tmp_path: Path) -> N
     page = render_html(make_report(fake, tmp_path))
     assert "<h2>Failing cases (0), worst first</h2>\n<p>None.</p>" in page
     assert "Regression gate: <span class='pass'>PASSED</span>" in page
+
+
+def test_page_shows_the_matrix_with_its_rates_and_definitions(
+    fake: FakeAdvisor, tmp_path: Path
+) -> None:
+    replies = good_replies()
+    replies["What is fundamental research?"] = (answer("Stop.", "escalate"), [])
+    page = render_html(make_report(fake, tmp_path, replies))
+    assert "<h2>Level confusion</h2>" in page
+    assert "<th>acceptable \\ produced</th>" in page
+    assert "<li>above the diagonal: 1 of 3 cases (0.3333); over_escalation_rate 0.3333</li>" in page
+    assert "<dt>under_escalation_rate</dt><dd>cases whose level is below the lowest" in page
+    assert "<p>No baseline for these cases" not in page

@@ -81,12 +81,20 @@ def test_json_keeps_the_keys_and_order_of_earlier_reports(
     assert "metrics" not in iran and not any(k.startswith("latency") for k in iran)
     assert data["confusion"]["levels"] == ["none", "review", "escalate", "prohibited"]
     assert data["confusion"]["counts"]["prohibited"]["prohibited"] == 1
+    assert data["confusion"]["rows"] == "nearest acceptable level"
     assert list(data["gate"]) == [
         "passed",
         "metrics_passed",
         "prohibited_below_escalate",
         "checks",
         "notes",
+        "coverage",
+        "gated",
+        "compared",
+        "baseline_cases",
+        "compared_cases",
+        "new_cases",
+        "level_changed",
     ]
 
 
@@ -120,10 +128,15 @@ def test_reads_reports_written_before_the_hash_rename(fake: FakeAdvisor, tmp_pat
     digest = data["produced_by"].pop("corpus_files_sha256")
     data["produced_by"] = {"corpus_hash": digest, **data["produced_by"]}
     del data["scopes"]  # reports before scopes existed
+    del data["confusion"]["rows"]  # reports whose matrix rows were expected levels
+    data["gate"] = {k: data["gate"][k] for k in list(data["gate"])[:5]}  # before subset gating
     old = tmp_path / "old.json"
     old.write_text(json.dumps(data), encoding="utf-8")
     report = load_report(old)
     assert report.produced_by.corpus_files_sha256 == digest and report.scopes == {}
+    assert report.confusion.rows == "expected level"
+    assert report.gate is not None and report.gate.coverage == "whole suite"
+    assert report.gate.verdict == "PASSED" and report.gate.new_cases == []
     rewritten = json.loads(report.to_json())
     assert rewritten["produced_by"]["corpus_files_sha256"] == digest
     assert "corpus_hash" not in rewritten["produced_by"]

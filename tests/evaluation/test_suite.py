@@ -19,6 +19,7 @@ from tests.evaluation.builders import (
     answer,
     good_replies,
     make_report,
+    split_cases,
     write_cases,
 )
 
@@ -163,3 +164,39 @@ def test_report_files_render_the_same_report(fake: FakeAdvisor, tmp_path: Path) 
     md = paths["md"].read_text(encoding="utf-8")
     assert f"corpus `{report.produced_by.corpus_files_sha256[:12]}`" in md
     assert "3/3 cases passed (1.0000)" in md and "## Failing cases (0), worst first" in md
+
+
+def test_subset_runs_after_update_baseline(fake: FakeAdvisor, tmp_path: Path) -> None:
+    """The whole suite writes a baseline with per-case results; one file of it, or one tag,
+    is then gated on the same cases; the baseline cannot be rewritten from a part."""
+    a, b = split_cases(tmp_path / "cases")
+    base = tmp_path / "baseline.json"
+    run_suite(
+        lambda: fake, [a, b], baseline_path=base, update_baseline=True, out_dir=tmp_path / "w"
+    )
+    assert set(load_baseline(base).case_results) == {"iran-kit", "fr-basics", "oos-python"}
+
+    one_file = run_suite(lambda: fake, [a], baseline_path=base, out_dir=tmp_path / "a")
+    assert one_file.gate.verdict == "PASSED" and one_file.gate.coverage == "subset"
+    assert one_file.gate.compared_cases == ["iran-kit", "fr-basics"]
+    md = one_file.paths["md"].read_text(encoding="utf-8")
+    assert "## Regression gate: PASSED" in md and "Compared cases (2): `iran-kit`" in md
+
+    asked = len(fake.questions)
+    tagged = run_suite(
+        lambda: fake, [a, b], baseline_path=base, out_dir=tmp_path / "t", tags=["out-of-scope"]
+    )
+    assert fake.questions[asked:] == ["How do I sort a list in Python?"]
+    assert tagged.report.summary.cases == 1 and tagged.gate.compared_cases == ["oos-python"]
+    assert tagged.gate.notes[0] == "only the cases tagged out-of-scope: 1 of 3"
+    assert tagged.gate.passed
+
+    with pytest.raises(InputError, match="run it without a tag filter"):
+        run_suite(_never, [a, b], baseline_path=base, update_baseline=True, tags=["iran"])
+    with pytest.raises(InputError, match=f"leaves out {b}; run the whole suite: advisor eval"):
+        run_suite(_never, [a], baseline_path=base, update_baseline=True)
+    with pytest.raises(InputError, match="no case has the tag"):
+        run_suite(_never, [a], baseline_path=base, tags=["nope"])
+    b.unlink()  # a file removed from the suite: the baseline may be rewritten without it
+    run_suite(lambda: fake, [a], baseline_path=base, update_baseline=True, out_dir=tmp_path / "x")
+    assert set(load_baseline(base).case_results) == {"iran-kit", "fr-basics"}

@@ -10,6 +10,7 @@ import pytest
 from advisor.errors import InputError
 from advisor.evaluation import provenance
 from advisor.evaluation.report import load_report
+from advisor.evaluation.suite import run_suite
 from advisor.records.audit import AuditLog
 from advisor.services.evaluation import (
     EvalRun,
@@ -17,7 +18,7 @@ from advisor.services.evaluation import (
     report_choices,
     run_evaluation,
 )
-from tests.evaluation.builders import CASES_YAML, FakeAdvisor, make_fake, write_cases
+from tests.evaluation.builders import CASES_YAML, FakeAdvisor, make_fake, split_cases, write_cases
 from tests.services.support import events
 
 
@@ -77,9 +78,14 @@ def test_run_is_written_gated_and_recorded(
     assert event["event"] == "eval_run" and event["user"] == "alice"
     assert event["detail"] == {
         "case_files": [str(cases)],
+        "tags": [],
         "cases": 3,
         "passed": 3,
         "gate_passed": True,
+        "gate": "PASSED",
+        "gate_coverage": "whole suite",
+        "compared": None,
+        "new_cases": 0,
         "report": str(run.out_dir),
         "rules_hash": "rules0001",
         "corpus_files_sha256": run.report.produced_by.corpus_files_sha256,
@@ -105,3 +111,28 @@ def test_bad_choices_are_input_errors(fake: FakeAdvisor, tmp_path: Path) -> None
     with pytest.raises(InputError, match="expected_level"):
         run_evaluation(fake, [bad], reports_dir=tmp_path / "r")
     assert fake.questions == [] and not (tmp_path / "r").exists()
+
+
+def test_a_tag_or_one_file_is_gated_on_the_same_cases(
+    fake: FakeAdvisor, tmp_path: Path, audit: AuditLog
+) -> None:
+    a, b = split_cases(tmp_path / "cases")
+    base = tmp_path / "baseline.json"
+    run_suite(
+        lambda: fake, [a, b], baseline_path=base, update_baseline=True, out_dir=tmp_path / "w"
+    )
+    run = run_evaluation(
+        fake, [a, b], reports_dir=tmp_path / "r", baseline_path=base, audit=audit, tags=["iran"]
+    )
+    gate = run.report.gate
+    assert gate is not None and gate.verdict == "PASSED" and gate.compared_cases == ["iran-kit"]
+    detail = events(audit)[0]["detail"]
+    assert detail["tags"] == ["iran"] and detail["cases"] == 1
+    assert (detail["gate"], detail["gate_coverage"], detail["compared"]) == ("PASSED", "subset", 1)
+    extra = write_cases(
+        tmp_path / "extra.yaml",
+        '- id: fresh\n  question: "What is fundamental research?"\n  expected_level: none\n',
+    )
+    fresh = run_evaluation(fake, [extra], reports_dir=tmp_path / "r", baseline_path=base)
+    assert fresh.report.gate is not None and fresh.report.gate.verdict == "NOT GATED"
+    assert fresh.report.gate.new_cases == ["fresh"]

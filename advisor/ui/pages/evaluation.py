@@ -62,6 +62,11 @@ class EvaluationPage(Page):
             file_types=[".yaml", ".yml"],
             elem_id="eval-upload",
         )
+        self.tags = gr.Textbox(
+            label="Only cases with these tags (optional; comma-separated, any of them)",
+            placeholder="e.g. encryption, real-world",
+            elem_id="eval-tags",
+        )
         self.compare = gr.Dropdown(
             [NONE], value=NONE, label="Compare with an earlier run", elem_id="eval-compare"
         )
@@ -78,9 +83,10 @@ class EvaluationPage(Page):
             headers=GATE_HEADERS,
             interactive=False,
             wrap=True,
-            label="Metrics against the baseline",
+            label="Metrics against the baseline (on the cases both have)",
             elem_id="eval-gate",
         )
+        self.levels = gr.HTML(elem_id="eval-levels")
         self.compare_md = gr.Markdown(elem_id="eval-compare-result")
         self.charts = gr.HTML(label="Charts", elem_id="eval-charts")
         self.failing = gr.Dataframe(
@@ -117,6 +123,7 @@ class EvaluationPage(Page):
         chosen: list[str] | None,
         uploaded: str | None,
         compare_to: str | None,
+        tags: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's injection idiom
     ) -> Updates:
         who = self.session.need(token)
@@ -133,6 +140,7 @@ class EvaluationPage(Page):
                 user=who,
                 audit=self.audit,
                 progress=progress,
+                tags=[t for t in (tags or "").split(",") if t.strip()],
             )
         except AdvisorError as exc:
             return {self.summary: render.warn(exc)}
@@ -141,6 +149,7 @@ class EvaluationPage(Page):
         return {
             self.summary: summary + view.audit_note(run),
             self.gate: view.gate_rows(report),
+            self.levels: view.levels_html(report),
             self.compare_md: view.compare_markdown(report, Path(other)) if other else "",
             self.charts: view.charts_html(report),
             self.failing: view.failing_rows(report),
@@ -179,7 +188,7 @@ class EvaluationPage(Page):
         }
 
     def on_sign_out(self) -> Updates:
-        return {self.summary: "", self.failing: []}
+        return {self.summary: "", self.levels: "", self.failing: []}
 
     # ------------------------------------------------------------------ events
 
@@ -187,10 +196,11 @@ class EvaluationPage(Page):
         token = self.session.token
         self.run_btn.click(
             self.on_run,
-            inputs=[token, self.cases, self.case_upload, self.compare],
+            inputs=[token, self.cases, self.case_upload, self.compare, self.tags],
             outputs=[
                 self.summary,
                 self.gate,
+                self.levels,
                 self.compare_md,
                 self.charts,
                 self.failing,
@@ -215,4 +225,4 @@ class EvaluationPage(Page):
                 api_visibility="private",
             )
         self.session.subscribe_sign_in(self.on_sign_in, self.cases, self.compare)
-        self.session.subscribe_sign_out(self.on_sign_out, self.summary, self.failing)
+        self.session.subscribe_sign_out(self.on_sign_out, self.summary, self.levels, self.failing)
