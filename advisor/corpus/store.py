@@ -503,6 +503,19 @@ class ChunkStore:
                     return chunks
                 offset += len(ids)
 
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """Stored chunks by id (a chunk id hashes its text, so a hit is the passage as cited);
+        ids no longer in the index are left out."""
+        if not ids:
+            return {}
+        with self._reading(), _store_errors("reading the index"):
+            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        texts, metas = got["documents"] or [], got["metadatas"] or []
+        return {
+            i: from_record(i, t or "", dict(m or {}))
+            for i, t, m in zip(got["ids"], texts, metas, strict=True)
+        }
+
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """Stored embeddings of some chunks (to score passages found by other means)."""
         if not ids:

@@ -161,6 +161,7 @@ EXPORT_COLUMNS = (
     "time",
     "user",
     "conversation_id",
+    "channel",
     "question",
     "answer",
     "level",
@@ -331,6 +332,39 @@ class FeedbackRow:
     citations: list[dict[str, Any]]
     conversation_id: str | None
     record_time: str
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One recorded answer as the review reads it back: what was asked, where, and what the
+    user was shown (the answer text, its level, flags and the passages it cited)."""
+
+    id: str
+    seq: int
+    time: str
+    user: str | None
+    conversation_id: str | None
+    channel: str | None  # None for records written before channels existed
+    question: str | None
+    answer: str | None
+    level: str | None
+    in_scope: bool | None
+    flags: list[dict[str, Any]]
+    citations: list[dict[str, Any]]  # {n, chunk_id, doc_id, source, version, effective_date}
+    model: str | None
+    fallback: bool | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One compliance event (EVENT_KINDS) as recorded."""
+
+    id: str
+    seq: int
+    time: str
+    user: str | None
+    event: str
+    detail: dict[str, Any]
 
 
 def _rehash(row: Mapping[Any, Any], key: bytes | None = None) -> str | None:
@@ -1126,6 +1160,66 @@ class AuditLog:
             raise self._read_error(exc) from exc
         return [_feedback_row(r) for r in rows]
 
+    def answer(self, record_id: str) -> AnswerRecord | None:
+        """The recorded answer with this id, or None when there is none."""
+        if not isinstance(record_id, str) or not _ID.match(record_id):
+            raise InputError(f"{record_id!r} is not an audit record id")
+        found = self._answers(audit_log.c.id == record_id)
+        return found[0] if found else None
+
+    def conversation(self, conversation_id: str) -> list[AnswerRecord]:
+        """Every answer recorded under ``conversation_id``, in the order they were given."""
+        if not conversation_id:
+            return []
+        return self._answers(audit_log.c.conversation_id == conversation_id)
+
+    def _answers(self, where: Any) -> list[AnswerRecord]:
+        self.flush()
+        t = audit_log
+        try:
+            if not self._exists():
+                return []
+            with self._engine.connect() as conn:
+                stmt = (
+                    select(*self._stored_columns(conn))
+                    .where(t.c.kind == "answer", where)
+                    .order_by(t.c.seq)
+                )
+                rows = conn.execute(stmt).mappings().all()
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+        return [_answer_record(r) for r in rows]
+
+    def events(self, kinds: Sequence[str] | None = None) -> list[EventRow]:
+        """Compliance events in chain order, only those of ``kinds`` when given."""
+        self.flush()
+        t = audit_log
+        stmt = (
+            select(t.c.id, t.c.seq, t.c.created_at, t.c.username, t.c.event, t.c.detail)
+            .where(t.c.kind == "event")
+            .order_by(t.c.seq)
+        )
+        if kinds is not None:
+            stmt = stmt.where(t.c.event.in_(list(kinds)))
+        try:
+            if not self._exists():
+                return []
+            with self._engine.connect() as conn:
+                rows = conn.execute(stmt).mappings().all()
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from exc
+        return [
+            EventRow(
+                id=r["id"],
+                seq=int(r["seq"]),
+                time=r["created_at"],
+                user=r["username"],
+                event=r["event"],
+                detail=_json_object(r["detail"]),
+            )
+            for r in rows
+        ]
+
     def export_rows(self, since: str | date | datetime | None = None) -> Iterator[dict[str, Any]]:
         """Answers and events (EXPORT_COLUMNS) in chain order, each with its latest feedback.
 
@@ -1263,6 +1357,43 @@ def _feedback_query(
         columns = (rec.c.question, rec.c.answer, fb.c.comment)
         stmt = stmt.where(or_(*(c.icontains(contains, autoescape=True) for c in columns)))
     return stmt
+
+
+def _json_list(text: str | None) -> list[Any]:
+    """A JSON list column read back; a broken value (the chain reports the edit) reads empty."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _answer_record(r: Mapping[Any, Any]) -> AnswerRecord:
+    in_scope, fallback = r.get("in_scope"), r.get("fallback")
+    return AnswerRecord(
+        id=r["id"],
+        seq=int(r["seq"]),
+        time=r["created_at"],
+        user=r["username"],
+        conversation_id=r["conversation_id"],
+        channel=r.get("channel"),
+        question=r["question"],
+        answer=r["answer"],
+        level=r["level"],
+        in_scope=None if in_scope is None else bool(in_scope),
+        flags=[f for f in _json_list(r["flags"]) if isinstance(f, dict)],
+        citations=[c for c in _json_list(r["citations"]) if isinstance(c, dict)],
+        model=r["model"],
+        fallback=None if fallback is None else bool(fallback),
+    )
 
 
 def _feedback_row(r: Any) -> FeedbackRow:

@@ -4,6 +4,7 @@ a small fake."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -49,3 +50,15 @@ class AuditSink(Protocol):
         level: Level | str | None = None,
         contains: str | None = None,
     ) -> list[Any]: ...
+
+
+@runtime_checkable
+class AuditReader(Protocol):
+    """What the review pages read back beyond ``feedback``: one answer, a conversation's
+    answers in order, and compliance events (``AuditLog`` returns its typed rows)."""
+
+    def answer(self, record_id: str) -> Any: ...
+
+    def conversation(self, conversation_id: str) -> list[Any]: ...
+
+    def events(self, kinds: Sequence[str] | None = None) -> list[Any]: ...

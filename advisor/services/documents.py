@@ -4,20 +4,28 @@ An upload is checked, copied and loaded in a hidden staging folder before anythi
 corpus changes; publishing then moves it into ``<corpus>/uploads/`` and indexes it, and a
 failure puts the files and the index back as they were. Every change is recorded in the audit
 trail with the user who made it.
+
+A document is only published with its title, effective date, version and owner, and only
+after a preview of exactly that file and metadata: ``preview`` signs what it showed, and
+``publish`` refuses a token that does not match the file and metadata it is given, so a
+changed file or form needs a new preview whoever calls the service.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import unicodedata
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -28,17 +36,20 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from advisor.chain import build_ingestor
 from advisor.corpus.ingest import (
+    FRONT_MATTER,
     PDF_SUFFIXES,
     SUPPORTED,
+    TEXT_SUFFIXES,
     DocumentLimits,
     Ingestor,
     check_chunk_budget,
     load_document,
     source_name,
 )
-from advisor.errors import InputError
-from advisor.models import DocMeta, DocType, IngestReport, Jurisdiction
-from advisor.records.sink import AuditSink
+from advisor.errors import InputError, StoreError
+from advisor.models import Chunk, DocMeta, DocType, IngestReport, Jurisdiction
+from advisor.records.audit import EventRow
+from advisor.records.sink import AuditReader, AuditSink
 from advisor.services.events import Progress, record_event, step
 from advisor.services.files import WRITE_LOCK, inside, relabel, sha256_bytes
 from advisor.settings import Settings
@@ -54,6 +65,16 @@ DEFAULT_MAX_UPLOAD_MB = 20
 UPLOADS = "uploads"
 DOC_TYPES: tuple[str, ...] = get_args(DocType)
 JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+# What a published document must say about itself, as the form names the fields.
+REQUIRED: tuple[tuple[str, str], ...] = (
+    ("title", "title"),
+    ("effective_date", "effective date"),
+    ("version", "version"),
+    ("owner", "owner"),
+)
+PREVIEW_CHUNKS = 3  # first chunks the preview shows
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FRONT_MATTER_BYTES = 64 * 1024
 
 
 class ReplacePolicy(Enum):
@@ -193,10 +214,13 @@ def build_meta(
     )
     if meta.effective_date:
         try:
+            if not _ISO_DATE.fullmatch(meta.effective_date):
+                raise ValueError(meta.effective_date)
             date.fromisoformat(meta.effective_date)
         except ValueError as exc:
             raise InputError(
-                f"effective date {meta.effective_date!r}: write it as YYYY-MM-DD"
+                f"effective date {meta.effective_date!r}: write it as YYYY-MM-DD "
+                "(for example 2026-01-31)"
             ) from exc
     try:
         DocMeta.model_validate({"title": "placeholder", **meta.sidecar()})
@@ -208,9 +232,74 @@ def build_meta(
     return meta
 
 
+def _name_title(name: str) -> str:
+    """The title the loader falls back to when neither the form nor the file gives one (the
+    file name, see ``advisor.corpus.ingest``): not a title anyone chose, so it counts as
+    missing."""
+    return Path(name).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def missing_fields(meta: UploadMeta, doc_meta: DocMeta, name: str) -> tuple[str, ...]:
+    """The REQUIRED fields (as the form names them) that neither the form nor the file's own
+    metadata (front matter, PDF title, sidecar) gives."""
+    given = {
+        "title": bool(meta.title) or doc_meta.title != _name_title(name),
+        "effective_date": bool(doc_meta.effective_date),
+        "version": bool(doc_meta.version),
+        "owner": bool(doc_meta.owner),
+    }
+    return tuple(label for key, label in REQUIRED if not given[key])
+
+
+def missing_message(display_name: str, missing: Sequence[str]) -> str:
+    them = "this field" if len(missing) == 1 else "these fields"
+    return (
+        f"{display_name}: cannot be published without its {', '.join(missing)}. "
+        f"Fill in {them}, then check and preview again."
+    )
+
+
+def fingerprint(sha256: str, name: str, meta: UploadMeta) -> str:
+    """What a preview vouches for: the file's bytes, the name it is stored under, the form."""
+    text = "\x00".join((sha256, name, meta.model_dump_json()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkPreview:
+    """One of the first chunks a document makes, as the preview shows it."""
+
+    position: int
+    heading_path: str
+    section: str | None
+    page: int | None
+    text: str
+
+    @classmethod
+    def of(cls, chunk: Chunk, chars: int = 280) -> ChunkPreview:
+        text = " ".join(chunk.text.split())
+        cut = text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"
+        return cls(chunk.position, chunk.heading_path, chunk.section_label, chunk.page, cut)
+
+
+@dataclass(frozen=True)
+class Existing:
+    """The published document an upload would replace."""
+
+    source: str
+    title: str
+    version: str
+    effective_date: str
+    indexed: bool
+
+
 @dataclass
 class Staged:
-    """An upload copied and loaded in a hidden folder, before it is published."""
+    """An upload copied and loaded in a hidden folder, before it is published.
+
+    ``missing`` names the required fields nobody gave; ``token`` is set by a preview that
+    found nothing missing, and is what ``publish`` needs for exactly this file and form.
+    """
 
     folder: Path
     path: Path
@@ -223,6 +312,16 @@ class Staged:
     chunks: int
     warnings: list[str]
     excerpt: str
+    sha256: str = ""
+    fingerprint: str = ""
+    missing: tuple[str, ...] = ()
+    first_chunks: tuple[ChunkPreview, ...] = ()
+    replaces: Existing | None = None
+    token: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
 
     def cleanup(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -256,7 +355,12 @@ class Synced:
 
 @dataclass(frozen=True)
 class DocumentRow:
-    """One indexed document, as the documents table lists it."""
+    """One indexed document, as the documents table lists it.
+
+    ``updated`` is when it last changed: its last publish here or its file's modification
+    time, whichever is later (shipped documents have no publish event). The table sorts by it,
+    newest first.
+    """
 
     source: str
     title: str
@@ -266,6 +370,105 @@ class DocumentRow:
     effective_date: str
     chunks: int
     origin: Literal["uploaded", "shipped"]
+    owner: str = ""
+    topics: tuple[str, ...] = ()
+    source_refs: tuple[str, ...] = ()
+    updated: datetime | None = None
+    published_at: datetime | None = None
+    published_by: str | None = None
+    complete: bool = True
+
+    def haystack(self) -> str:
+        """What the search box looks in: title, source, topics and owner."""
+        return " ".join((self.title, self.source, self.owner, *self.topics)).casefold()
+
+
+@dataclass(frozen=True)
+class DocumentDetail:
+    """Everything known about one indexed document, for the detail view."""
+
+    row: DocumentRow
+    sha256: str | None  # of the file on disk; None when the file is gone
+    file: Path
+
+
+@dataclass(frozen=True)
+class _FileFacts:
+    """What the file says about itself beyond the index: owner, topics, references."""
+
+    owner: str = ""
+    topics: tuple[str, ...] = ()
+    source_refs: tuple[str, ...] = ()
+    modified: datetime | None = None
+
+
+def search_rows(rows: Sequence[DocumentRow], query: str | None) -> list[DocumentRow]:
+    """The rows whose title, source, topics or owner contain every word of ``query``."""
+    words = (query or "").casefold().split()
+    return [r for r in rows if all(w in r.haystack() for w in words)]
+
+
+def newest_first(rows: Sequence[DocumentRow]) -> list[DocumentRow]:
+    """By ``updated``, newest first; equal times (a fresh checkout) by source."""
+    by_source = sorted(rows, key=lambda r: r.source)
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(by_source, key=lambda r: r.updated or oldest, reverse=True)
+
+
+def _utc(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(str(x).strip() for x in items if str(x).strip())
+
+
+def _yaml_mapping(text: str) -> dict[str, Any]:
+    """Tolerant: the file was indexed, so its metadata was valid; a broken one now reads empty
+    (the next sync reports it)."""
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_file_facts(path: Path) -> _FileFacts:
+    """Owner, topics and references from a file's front matter and sidecar, without
+    extracting its text (a PDF's pages are not read)."""
+    raw: dict[str, Any] = {}
+    try:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return _FileFacts()
+    if path.suffix.lower() in TEXT_SUFFIXES - {".txt"}:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(_FRONT_MATTER_BYTES).decode("utf-8", "replace")
+        except OSError:
+            head = ""
+        match = FRONT_MATTER.match(head)
+        raw = _yaml_mapping(match.group(1)) if match else {}
+    sidecar = sidecar_path(path)
+    if sidecar.is_file():
+        with suppress(OSError, UnicodeDecodeError):
+            raw |= _yaml_mapping(sidecar.read_text(encoding="utf-8"))
+    owner = raw.get("owner")
+    return _FileFacts(
+        owner=str(owner).strip() if owner is not None else "",
+        topics=_texts(raw.get("topics")),
+        source_refs=_texts(raw.get("source_refs")),
+        modified=modified,
+    )
 
 
 @dataclass
@@ -303,6 +506,9 @@ class DocumentService:
     def __init__(self, advisor: Advisor, audit: AuditSink | None = None) -> None:
         self.advisor = advisor
         self.audit = audit
+        # Signs previews; per process, so a token from elsewhere or an old run never counts.
+        self._secret = secrets.token_bytes(32)
+        self._facts: dict[tuple[str, int, int, int, int], _FileFacts] = {}
 
     @property
     def settings(self) -> Settings:
@@ -345,6 +551,7 @@ class DocumentService:
             check_chunk_budget(display, chunks, limits)
             if not chunks:
                 raise InputError(f"{display}: no text to index")
+            digest = hashlib.sha256(staged.read_bytes()).hexdigest()
             return Staged(
                 folder=work,
                 path=staged,
@@ -357,30 +564,77 @@ class DocumentService:
                 chunks=len(chunks),
                 warnings=[relabel(w, {str(staged): display}) for w in doc.warnings],
                 excerpt=doc.pages[0].text.strip()[:600],
+                sha256=digest,
+                fingerprint=fingerprint(digest, name, meta),
+                missing=missing_fields(meta, doc.meta, name),
+                first_chunks=tuple(ChunkPreview.of(c) for c in chunks[:PREVIEW_CHUNKS]),
+                replaces=self._existing(name),
             )
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
 
+    def _existing(self, name: str) -> Existing | None:
+        """The upload of this file name that publishing would replace, if there is one."""
+        target = self.uploads_dir / name
+        source = self._source(target)
+        doc = next((d for d in self.advisor.store.documents() if d["source"] == source), None)
+        if doc is None and not target.exists():
+            return None
+        doc = doc or {}
+        return Existing(
+            source=source,
+            title=str(doc.get("title") or ""),
+            version=str(doc.get("version") or ""),
+            effective_date=str(doc.get("effective_date") or ""),
+            indexed=bool(doc),
+        )
+
+    def _sign(self, print_: str) -> str:
+        return hmac.new(self._secret, print_.encode("ascii"), hashlib.sha256).hexdigest()
+
     def preview(self, upload: Path, meta: UploadMeta | None = None) -> Staged:
-        """What would be indexed (pages, chunks, warnings); nothing is kept."""
+        """What would be indexed (pages, first chunks, warnings, what it replaces) and which
+        required fields are missing; nothing is kept. When nothing is missing the result
+        carries the token ``publish`` needs for exactly this file and metadata."""
         staged = self.stage(upload, meta)
         staged.cleanup()
-        return staged
+        if not staged.ready:
+            return staged
+        return replace(staged, token=self._sign(staged.fingerprint))
+
+    def _check_previewed(self, staged: Staged, token: str | None) -> None:
+        """Refuse a publish that lacks metadata or a preview of exactly this file and form."""
+        if staged.missing:
+            raise InputError(missing_message(staged.display_name, staged.missing))
+        if not token:
+            raise InputError(
+                f"{staged.display_name}: check and preview it first; publishing needs a "
+                "preview of exactly this file and metadata"
+            )
+        if not hmac.compare_digest(token, self._sign(staged.fingerprint)):
+            raise InputError(
+                f"{staged.display_name}: the file or its metadata changed since the preview; "
+                "check and preview again, then publish"
+            )
 
     def publish(
         self,
         upload: Path,
         meta: UploadMeta | None = None,
         *,
+        token: str | None = None,
         policy: ReplacePolicy = ReplacePolicy.REFUSE,
         user: str | None = None,
         progress: Progress | None = None,
     ) -> Published:
         """Store the upload under ``<corpus>/uploads/`` with a sidecar and index it.
 
-        The file is loaded before it is moved into place; if indexing then fails, the files and
-        the index are put back as they were (an earlier version is restored, a new one removed).
+        ``token`` is the one ``preview`` gave for this file and metadata: without it, or when
+        the file or the form differ from what was previewed, nothing is published (the file's
+        own problems are reported first, then missing fields, then the preview). The file is
+        loaded before it is moved into place; if indexing then fails, the files and the index
+        are put back as they were (an earlier version is restored, a new one removed).
         """
         with WRITE_LOCK:
             step(progress, 0.05, "Checking the file")
@@ -389,6 +643,7 @@ class DocumentService:
             work = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.uploads_dir))
             try:
                 staged = self.stage(upload, meta, folder=work)
+                self._check_previewed(staged, token)
                 target = self.uploads_dir / staged.name
                 existed = target.exists()
                 if existed and policy is ReplacePolicy.REFUSE:
@@ -437,21 +692,84 @@ class DocumentService:
         failure = record_event(self.audit, "document_published", detail, user)
         return Published(source, staged, report, existed, digest, failure)
 
-    def rows(self) -> list[DocumentRow]:
+    def rows(self, query: str | None = None) -> list[DocumentRow]:
+        """The indexed documents, newest first, filtered by ``query`` (see ``search_rows``)."""
         prefix = self._source(self.uploads_dir) + "/"
-        return [
-            DocumentRow(
-                source=str(d["source"]),
-                title=d.get("title") or "",
-                doc_type=d.get("doc_type") or "",
-                jurisdiction=d.get("jurisdiction") or "",
-                version=d.get("version") or "",
-                effective_date=d.get("effective_date") or "",
-                chunks=int(d["chunks"]),
-                origin="uploaded" if str(d["source"]).startswith(prefix) else "shipped",
+        published = self._last_published()
+        rows = []
+        for d in self.advisor.store.documents():
+            source = str(d["source"])
+            facts = self._file_facts(self._path(source))
+            event = published.get(source)
+            at = _utc(event.time) if event else None
+            rows.append(
+                DocumentRow(
+                    source=source,
+                    title=d.get("title") or "",
+                    doc_type=d.get("doc_type") or "",
+                    jurisdiction=d.get("jurisdiction") or "",
+                    version=d.get("version") or "",
+                    effective_date=d.get("effective_date") or "",
+                    chunks=int(d["chunks"]),
+                    origin="uploaded" if source.startswith(prefix) else "shipped",
+                    owner=facts.owner,
+                    topics=facts.topics,
+                    source_refs=facts.source_refs,
+                    updated=max((t for t in (at, facts.modified) if t), default=None),
+                    published_at=at,
+                    published_by=event.user if event else None,
+                    complete=bool(d.get("complete", True)),
+                )
             )
-            for d in self.advisor.store.documents()
-        ]
+        return search_rows(newest_first(rows), query)
+
+    def detail(self, source: str) -> DocumentDetail:
+        """All metadata of one indexed document, with its file's sha256."""
+        source = (source or "").strip()
+        row = next((r for r in self.rows() if r.source == source), None)
+        if row is None:
+            raise InputError(f"{source or 'that document'} is not in the index (any more)")
+        path = self._path(source)
+        try:
+            digest: str | None = sha256_bytes(path.read_bytes())
+        except OSError:
+            digest = None
+        return DocumentDetail(row, digest, path)
+
+    def _path(self, source: str) -> Path:
+        return (
+            Path(source) if Path(source).is_absolute() else self.settings.corpus_dir.parent / source
+        )
+
+    def _file_facts(self, path: Path) -> _FileFacts:
+        """Cached per version of the file and its sidecar (size and modification time), so a
+        search stays cheap."""
+        try:
+            st = path.stat()
+        except OSError:
+            return _FileFacts()
+        try:
+            side = sidecar_path(path).stat()
+            beside = (side.st_mtime_ns, side.st_size)
+        except OSError:
+            beside = (-1, -1)
+        key = (str(path), st.st_mtime_ns, st.st_size, *beside)
+        if key not in self._facts:
+            if len(self._facts) > 4096:
+                self._facts.clear()
+            self._facts[key] = read_file_facts(path)
+        return self._facts[key]
+
+    def _last_published(self) -> dict[str, EventRow]:
+        """Each source's latest ``document_published`` event (when and by whom)."""
+        if not isinstance(self.audit, AuditReader):
+            return {}
+        try:
+            events: list[EventRow] = self.audit.events(["document_published"])
+        except StoreError as exc:  # the list still shows; only who published it is unknown
+            log.warning("cannot read publish events from the audit trail: %s", exc)
+            return {}
+        return {str(e.detail.get("source")): e for e in events}
 
     def _retirable(self, source: str, policy: RetirePolicy) -> tuple[Path, bool]:
         """The file behind ``source`` and whether it is shipped; refuses what may not go."""

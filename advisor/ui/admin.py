@@ -42,7 +42,9 @@ class AdminTabs:
         self.documents = DocumentsPage(self.session, DocumentService(advisor, audit))
         self.rules = RulesPage(self.session, RulesAdmin(advisor, audit))
         self.screening_list = ScreeningListPage(self.session, ScreeningListAdmin(advisor, audit))
-        self.feedback = FeedbackPage(self.session, FeedbackReview(audit))
+        # Looked up through the advisor each time: a rebuilt index is a new store object.
+        review = FeedbackReview(audit, lambda ids: advisor.store.chunks(ids))
+        self.feedback = FeedbackPage(self.session, review)
         self.evaluation = EvaluationPage(self.session, advisor, audit, folders)
 
     @property

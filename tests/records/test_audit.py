@@ -766,6 +766,10 @@ def test_a_log_written_before_channels_still_opens_verifies_and_takes_them(
     result = log.verify()
     assert result.ok and result.records == 4, result.summary()
     assert len(list(log.export_rows())) == 3 and log.feedback()[0].id == feedback
+    old_answer = log.answer(first[0])
+    assert old_answer is not None and old_answer.channel is None
+    assert [a.id for a in log.conversation("conv-1")] == first
+    assert [e.event for e in log.events()] == ["eval_run"]
     assert "channel" not in columns(backend)  # verify, export and review changed nothing
 
     new = log.record_answer(
@@ -785,3 +789,103 @@ def test_a_log_written_before_channels_still_opens_verifies_and_takes_them(
     with backend.open() as again:
         result = again.verify()
     assert result.ok and result.records == 5 and result.head_hash == after[4]["hash"]
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def test_answers_conversations_and_events_read_back(log: AuditLog, backend: Backend) -> None:
+    """What the feedback review opens: one answer, its conversation in order, and events."""
+    assert log.answer("0" * 32) is None and log.conversation("c-a") == [] and log.events() == []
+
+    def ask(question: str, conversation: str, channel: str) -> str:
+        record_id = log.record_answer(
+            make_answer(question),
+            conversation_id=conversation,
+            user="dora",
+            corpus_hash="x",
+            rules_hash="y",
+            channel=channel,  # type: ignore[arg-type]
+        )
+        assert record_id is not None
+        return record_id
+
+    a1 = ask("Can I ship a router to Havana?", "c-a", "ui")
+    b1 = ask("Unrelated question", "c-b", "mcp")
+    log.record_event("document_published", {"source": "corpus/uploads/x.md"}, "alice")
+    a2 = ask("And what about a laptop?", "c-a", "ui")
+    log.add_feedback(a2, "down", "wrong level", "dora")
+    log.record_event("rules_changed", {"file": "rules.yaml"}, "bob")
+
+    got = log.answer(a2)
+    assert got is not None
+    assert (got.id, got.seq, got.conversation_id, got.channel, got.user) == (
+        a2,
+        4,
+        "c-a",
+        "ui",
+        "dora",
+    )
+    assert got.question == "And what about a laptop?" and got.answer.startswith("No: Cuba")
+    assert (got.level, got.in_scope, got.model, got.fallback) == (
+        "prohibited",
+        True,
+        "extractive",
+        False,
+    )
+    assert got.flags[0]["citation"] == "15 CFR 746.2"
+    assert got.citations[0]["chunk_id"] == "doc-embargo:3"
+    assert datetime.fromisoformat(got.time).utcoffset() == UTC.utcoffset(None)
+    assert [a.id for a in log.conversation("c-a")] == [a1, a2]  # in order, answers only
+    assert [a.id for a in log.conversation("c-b")] == [b1]
+    assert log.conversation("") == [] and log.conversation("nobody") == []
+    assert log.answer(b1) is not None and log.answer(b1).channel == "mcp"  # type: ignore[union-attr]
+    feedback_id = log.feedback()[0].id
+    assert log.answer(feedback_id) is None  # a feedback record is not an answer
+    with pytest.raises(InputError, match="not an audit record id"):
+        log.answer("'; DROP TABLE audit_log; --")
+
+    events = log.events()
+    assert [(e.event, e.user, e.seq) for e in events] == [
+        ("document_published", "alice", 3),
+        ("rules_changed", "bob", 6),
+    ]
+    assert events[0].detail == {"source": "corpus/uploads/x.md"}
+    assert [e.event for e in log.events(["rules_changed"])] == ["rules_changed"]
+    assert log.events([]) == []
+    assert log.verify().ok  # reading changed nothing
+
+
+def test_reading_an_absent_store_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "never-written.sqlite3"
+    with AuditLog(f"sqlite:///{db}") as log:
+        assert log.answer("a" * 32) is None
+        assert log.conversation("c") == [] and log.events() == []
+    assert not db.exists()
+
+
+def test_the_csv_export_has_the_channel(log: AuditLog) -> None:
+    """The known gap: answers were recorded with their channel, but the export dropped it."""
+    for channel in ("ui", "mcp", None):
+        log.record_answer(
+            make_answer(),
+            conversation_id="c",
+            user=None,
+            corpus_hash="x",
+            rules_hash="y",
+            channel=channel,  # type: ignore[arg-type]
+        )
+    log.record_event("eval_run", {"passed": 1})
+    assert EXPORT_COLUMNS.index("channel") == EXPORT_COLUMNS.index("conversation_id") + 1
+    out = io.StringIO()
+    assert log.export(out, "csv") == 4
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["channel"] for r in rows] == ["ui", "mcp", "", ""]
+    lines = [json.loads(line) for line in _jsonl(log).splitlines()]
+    assert [r["channel"] for r in lines] == ["ui", "mcp", None, None]
+
+
+def _jsonl(log: AuditLog) -> str:
+    out = io.StringIO()
+    log.export(out, "jsonl")
+    return out.getvalue()

@@ -1,4 +1,4 @@
-"""The Compliance tab's Documents section: preview, publish, retire and re-sync."""
+"""The Compliance tab's Documents section: preview, publish, search, inspect, retire, re-sync."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from advisor.errors import AdvisorError
 from advisor.services.documents import (
     DOC_TYPES,
     JURISDICTIONS,
+    DocumentRow,
     DocumentService,
     ReplacePolicy,
     RetirePolicy,
     build_meta,
+    search_rows,
 )
 from advisor.ui.pages.base import Page
 from advisor.ui.render import admin as render
@@ -24,9 +26,14 @@ from advisor.ui.session import AdminSession, Updates, unchanged
 
 log = logging.getLogger(__name__)
 
+# What a handler gets when Gradio did not pass a selection (a direct call).
+NO_SELECTION = gr.SelectData(None, {"index": None, "value": None})
+
 
 class DocumentsPage(Page):
-    """Uploads go through a preview first; the list refreshes whenever the tab opens."""
+    """Uploads are published only after a preview of exactly that file and metadata (the
+    service holds the preview's token to it); the list refreshes whenever the tab opens, is
+    searched on the server-side copy, and a selected row shows all of its metadata."""
 
     def __init__(self, session: AdminSession, service: DocumentService) -> None:
         self.session = session
@@ -38,7 +45,7 @@ class DocumentsPage(Page):
         self.tab = tab
 
     def build(self) -> None:
-        with gr.Accordion("Documents", open=True):
+        with gr.Accordion("Documents", open=True, elem_id="admin-docs-section"):
             self.doc_file = gr.File(
                 label="Document to publish (PDF, Markdown or text)",
                 file_types=sorted(SUPPORTED),
@@ -52,20 +59,19 @@ class DocumentsPage(Page):
                     "Publish to the index", variant="primary", elem_id="admin-publish"
                 )
             self.upload_result = gr.Markdown(elem_id="admin-upload-result")
-            self.docs = gr.Dataframe(
-                headers=render.DOCUMENT_HEADERS,
-                interactive=False,
-                wrap=True,
-                label="Documents in the index",
-                elem_id="admin-documents",
-            )
+            # The last successful preview's token: server-side, so the browser cannot make one.
+            self.preview_token = gr.State(None)
+            self._build_table()
             self._build_retire()
 
     def _build_meta_form(self) -> None:
+        gr.Markdown(
+            "Title, effective date, version and owner are required; a field the file itself "
+            "gives (Markdown front matter, the PDF's title) may stay empty.",
+            elem_id="admin-doc-meta-note",
+        )
         with gr.Row():
-            title = gr.Textbox(
-                label="Title (optional: taken from the file)", elem_id="admin-doc-title"
-            )
+            title = gr.Textbox(label="Title (required)", max_lines=1, elem_id="admin-doc-title")
             doc_type = gr.Dropdown(list(DOC_TYPES), value=None, label="Document type (optional)")
             jurisdiction = gr.Dropdown(
                 list(JURISDICTIONS), value=None, label="Jurisdiction (optional)"
@@ -74,11 +80,38 @@ class DocumentsPage(Page):
             topics = gr.Textbox(label="Topics (comma-separated)")
             refs = gr.Textbox(label="Source references (comma-separated, e.g. 15 CFR 734.8)")
         with gr.Row():
-            effective = gr.Textbox(label="Effective date (YYYY-MM-DD)", max_lines=1)
-            version = gr.Textbox(label="Version", max_lines=1)
-            owner = gr.Textbox(label="Owner", max_lines=1)
+            effective = gr.Textbox(
+                label="Effective date (YYYY-MM-DD, required)",
+                max_lines=1,
+                elem_id="admin-doc-effective",
+            )
+            version = gr.Textbox(
+                label="Version (required)", max_lines=1, elem_id="admin-doc-version"
+            )
+            owner = gr.Textbox(label="Owner (required)", max_lines=1, elem_id="admin-doc-owner")
         # In build_meta's parameter order.
         self.meta_inputs = [title, doc_type, jurisdiction, topics, refs, effective, version, owner]
+
+    def _build_table(self) -> None:
+        self.search = gr.Textbox(
+            label="Search documents (title, source, topics, owner)",
+            max_lines=1,
+            elem_id="admin-doc-search",
+        )
+        self.doc_count = gr.Markdown(elem_id="admin-doc-count")
+        self.docs = gr.Dataframe(
+            headers=render.DOCUMENT_HEADERS,
+            datatype=render.DOCUMENT_TYPES,
+            interactive=False,
+            wrap=True,
+            column_widths=render.DOCUMENT_WIDTHS,
+            max_height=560,
+            label="Documents in the index, newest first, times in UTC: select a row for details",
+            elem_id="admin-documents",
+        )
+        self.doc_detail = gr.Markdown(render.SELECT_A_DOCUMENT, elem_id="admin-doc-detail")
+        # Every row of the last listing, so a search does not re-read the index per keystroke.
+        self.listed = gr.State([])
 
     def _build_retire(self) -> None:
         with gr.Row():
@@ -98,34 +131,44 @@ class DocumentsPage(Page):
 
     # ------------------------------------------------------------------ views
 
-    def _listing(self, *, keep_choice: bool = False) -> Updates:
+    def _shown(self, rows: list[DocumentRow], query: str | None) -> Updates:
+        shown = search_rows(rows, query)
+        return {
+            self.docs: render.document_table(shown),
+            self.doc_count: render.document_count(len(shown), len(rows), query),
+        }
+
+    def _listing(self, query: str | None = "", *, keep_choice: bool = False) -> Updates:
         rows = self.service.rows()
-        choices = [r.source for r in rows]
+        choices = sorted(r.source for r in rows)
         choice = (
             gr.update(choices=choices) if keep_choice else gr.update(choices=choices, value=None)
         )
-        return {self.docs: render.document_table(rows), self.retire_choice: choice}
+        return {self.listed: rows, self.retire_choice: choice} | self._shown(rows, query)
 
     # ------------------------------------------------------------------ handlers
 
     def on_preview(self, token: str | None, upload: str | None, *values: Any) -> Updates:
         self.session.need(token)
         if not upload:
-            return {self.upload_result: render.CHOOSE_A_FILE}
+            return {self.upload_result: render.CHOOSE_A_FILE, self.preview_token: None}
         try:
             staged = self.service.preview(Path(upload), build_meta(*values))
         except AdvisorError as exc:
-            return {self.upload_result: render.warn(exc)}
-        return {self.upload_result: render.preview(staged)}
+            return {self.upload_result: render.warn(exc), self.preview_token: None}
+        return {self.upload_result: render.preview(staged), self.preview_token: staged.token}
 
     def on_publish(
         self,
         token: str | None,
+        previewed: str | None,
         upload: str | None,
         replace_it: bool,
         *values: Any,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's injection idiom
     ) -> Updates:
+        """A refusal (missing fields, no or a stale preview) changes only the message: the
+        file and the form keep what the officer entered."""
         who = self.session.need(token)
         if not upload:
             return {self.upload_result: render.CHOOSE_A_FILE}
@@ -133,6 +176,7 @@ class DocumentsPage(Page):
             done = self.service.publish(
                 Path(upload),
                 build_meta(*values),
+                token=previewed,
                 policy=ReplacePolicy.of(bool(replace_it)),
                 user=who,
                 progress=progress,
@@ -142,13 +186,21 @@ class DocumentsPage(Page):
         except Exception as exc:  # e.g. the embedding model failed: say so, nothing changed
             log.exception("publishing %s failed", upload)
             return {self.upload_result: render.unexpected("Publishing", exc)}
-        return {self.upload_result: render.published(done), self.doc_file: None} | self._listing()
+        # The search is cleared so the new document shows, first: the list is newest first.
+        return {
+            self.upload_result: render.published(done),
+            self.doc_file: None,
+            self.preview_token: None,
+            self.search: "",
+            self.doc_detail: render.SELECT_A_DOCUMENT,
+        } | self._listing()
 
     def on_retire(
         self,
         token: str | None,
         source: str | None,
         confirmed: bool,
+        query: str | None = "",
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> Updates:
         who = self.session.need(token)
@@ -161,11 +213,16 @@ class DocumentsPage(Page):
         except Exception as exc:
             log.exception("retiring %s failed", source)
             return {self.docs_result: render.unexpected("Retiring", exc)}
-        return {self.docs_result: render.retired(done), self.confirm: False} | self._listing()
+        return {
+            self.docs_result: render.retired(done),
+            self.confirm: False,
+            self.doc_detail: render.SELECT_A_DOCUMENT,
+        } | self._listing(query)
 
     def on_sync(
         self,
         token: str | None,
+        query: str | None = "",
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
     ) -> Updates:
         who = self.session.need(token)
@@ -174,55 +231,108 @@ class DocumentsPage(Page):
             done = self.service.sync(user=who, progress_bar=True)
         except AdvisorError as exc:
             return {self.docs_result: render.warn(exc)}
-        return {self.docs_result: render.synced(done)} | self._listing()
+        return {self.docs_result: render.synced(done)} | self._listing(query)
 
-    def on_list(self, token: str | None) -> Updates:
+    def on_list(self, token: str | None, query: str | None = "") -> Updates:
         self.session.need(token)
-        return self._listing()
+        return self._listing(query)
 
-    def on_open(self, token: str | None) -> Updates:
+    def on_search(self, token: str | None, query: str | None, rows: list[DocumentRow]) -> Updates:
+        """Filters the last listing (no index read per keystroke)."""
+        self.session.need(token)
+        return self._shown(list(rows or []), query)
+
+    def on_select(self, token: str | None, evt: gr.SelectData = NO_SELECTION) -> Updates:
+        """A row of the table was selected: all of that document's metadata."""
+        self.session.need(token)
+        row = evt.row_value if isinstance(evt.row_value, list) else None
+        if not row or len(row) <= render.SOURCE_COLUMN:
+            return unchanged(self.doc_detail)
+        try:
+            detail = self.service.detail(str(row[render.SOURCE_COLUMN]))
+        except AdvisorError as exc:
+            return {self.doc_detail: render.warn(exc)}
+        return {self.doc_detail: render.document_detail(detail)}
+
+    def on_open(self, token: str | None, query: str | None = "") -> Updates:
         if not self.session.user(token):
-            return unchanged(self.docs, self.retire_choice)
-        return self._listing(keep_choice=True)
+            return unchanged(*self._listing_outputs())
+        return self._listing(query, keep_choice=True)
 
     def on_sign_in(self, token: str | None) -> Updates:
         if not self.session.user(token):
-            return unchanged(self.docs, self.retire_choice)
+            return unchanged(*self._listing_outputs())
         return self._listing()
 
     def on_sign_out(self) -> Updates:
-        return {self.docs: []}
+        return {
+            self.docs: [],
+            self.listed: [],
+            self.doc_count: "",
+            self.doc_detail: render.SELECT_A_DOCUMENT,
+            self.preview_token: None,
+        }
 
     # ------------------------------------------------------------------ events
 
+    def _listing_outputs(self) -> list[Any]:
+        return [self.docs, self.doc_count, self.listed, self.retire_choice]
+
     def wire(self) -> None:
-        token, listing = self.session.token, [self.docs, self.retire_choice]
+        token, listing = self.session.token, self._listing_outputs()
         self.preview_btn.click(
             self.on_preview,
             inputs=[token, self.doc_file, *self.meta_inputs],
-            outputs=[self.upload_result],
+            outputs=[self.upload_result, self.preview_token],
             api_visibility="private",
         )
         self.publish_btn.click(
             self.on_publish,
-            inputs=[token, self.doc_file, self.replace, *self.meta_inputs],
-            outputs=[self.upload_result, *listing, self.doc_file],
+            inputs=[token, self.preview_token, self.doc_file, self.replace, *self.meta_inputs],
+            outputs=[
+                self.upload_result,
+                *listing,
+                self.doc_file,
+                self.preview_token,
+                self.search,
+                self.doc_detail,
+            ],
             api_visibility="private",
         )
         self.retire_btn.click(
             self.on_retire,
-            inputs=[token, self.retire_choice, self.confirm],
-            outputs=[self.docs_result, *listing, self.confirm],
+            inputs=[token, self.retire_choice, self.confirm, self.search],
+            outputs=[self.docs_result, *listing, self.confirm, self.doc_detail],
             api_visibility="private",
         )
         self.sync_btn.click(
             self.on_sync,
-            inputs=[token],
+            inputs=[token, self.search],
             outputs=[self.docs_result, *listing],
             api_visibility="private",
         )
-        self.list_btn.click(self.on_list, inputs=[token], outputs=listing, api_visibility="private")
+        self.list_btn.click(
+            self.on_list, inputs=[token, self.search], outputs=listing, api_visibility="private"
+        )
+        self.search.change(
+            self.on_search,
+            inputs=[token, self.search, self.listed],
+            outputs=[self.docs, self.doc_count],
+            api_visibility="private",
+        )
+        self.docs.select(
+            self.on_select, inputs=[token], outputs=[self.doc_detail], api_visibility="private"
+        )
         if self.tab is not None:
-            self.tab.select(self.on_open, inputs=[token], outputs=listing, api_visibility="private")
+            self.tab.select(
+                self.on_open, inputs=[token, self.search], outputs=listing, api_visibility="private"
+            )
         self.session.subscribe_sign_in(self.on_sign_in, *listing)
-        self.session.subscribe_sign_out(self.on_sign_out, self.docs)
+        self.session.subscribe_sign_out(
+            self.on_sign_out,
+            self.docs,
+            self.listed,
+            self.doc_count,
+            self.doc_detail,
+            self.preview_token,
+        )

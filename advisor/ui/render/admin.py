@@ -9,25 +9,39 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
 
 from advisor.records.auth import HOW_TO_CONFIGURE, wait_text
-from advisor.services.documents import DocumentRow, Published, Retired, Staged, Synced
-from advisor.services.feedback import FeedbackItem
+from advisor.services.documents import (
+    ChunkPreview,
+    DocumentDetail,
+    DocumentRow,
+    Existing,
+    Published,
+    Retired,
+    Staged,
+    Synced,
+    missing_message,
+)
+from advisor.services.feedback import CitedPassage, ConversationTurn, FeedbackDetail, FeedbackItem
 from advisor.services.rules_admin import RulesSaved, RulesStatus, RulesSummary, RuleUpload
 from advisor.services.screening_list import ListReplaced, ListStatus, ListSummary
 from advisor.services.users import LoginOutcome, LoginResult, UsersProblem, UsersState
 
-DOCUMENT_HEADERS = [
-    "Source",
-    "Title",
-    "Type",
-    "Jurisdiction",
-    "Version",
-    "Effective date",
-    "Chunks",
-    "Origin",
-]
+# Three columns fit a phone: when, what (title over version and owner), where. Selecting a
+# row shows everything else.
+DOCUMENT_HEADERS = ["Updated", "Document", "Source"]  # times in UTC, as the label says
+DOCUMENT_TYPES: list[Literal["str", "markdown"]] = ["str", "markdown", "str"]
+DOCUMENT_WIDTHS: list[str | int] = ["24%", "41%", "35%"]
+SOURCE_COLUMN = DOCUMENT_HEADERS.index("Source")
+# Time and level share a column so the question and the comment get the width on a phone.
+FEEDBACK_HEADERS = ["Time (UTC), level", "Question", "Comment"]
+FEEDBACK_TYPES: list[Literal["str", "markdown"]] = ["markdown", "str", "str"]
+FEEDBACK_WIDTHS: list[str | int] = ["22%", "36%", "42%"]
 CHOOSE_A_FILE = "⚠️ Choose a file first."
+SELECT_A_DOCUMENT = "Select a row to see all of that document's metadata."
+SELECT_FEEDBACK = "Select a row to open the answer, its sources and its conversation."
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
 
 
@@ -63,27 +77,61 @@ def audit_note(problem: str | None) -> str:
 # --------------------------------------------------------------------------- documents
 
 
+def _stamp(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _chunk_line(n: int, c: ChunkPreview) -> str:
+    where = [md_text(c.heading_path) if c.heading_path else "(no heading)"]
+    where += [md_text(c.section)] if c.section else []
+    where += [f"page {c.page}"] if c.page else []
+    return f"{n}. *{' · '.join(where)}*\n\n    > {md_text(c.text)}"
+
+
+def _replaces(existing: Existing | None, name: str) -> str:
+    if existing is None:
+        return f"- new document: corpus/uploads/{md_text(name)} (replaces nothing)"
+    what = md_text(existing.title) if existing.title else "a file"
+    version = f", version {md_text(existing.version)}" if existing.version else ""
+    where = "" if existing.indexed else " (on disk, not indexed)"
+    return (
+        f"- ⚠️ **replaces** {md_text(existing.source)}: {what}{version}{where}. Tick "
+        "“Replace” to publish this version in its place."
+    )
+
+
 def staged(s: Staged) -> str:
     m = s.doc_meta
     facts = [
         f"**{md_text(s.title)}** (`{s.name}`)",
         f"- type {m.doc_type}, jurisdiction {m.jurisdiction}"
-        + (f", version {m.version}" if m.version else "")
-        + (f", effective {m.effective_date}" if m.effective_date else ""),
+        + (f", version {md_text(m.version)}" if m.version else "")
+        + (f", effective {m.effective_date}" if m.effective_date else "")
+        + (f", owner {md_text(m.owner)}" if m.owner else ""),
         f"- {s.pages} page(s) with text, {s.chunks} chunk(s) to index",
     ]
     if m.topics:
-        facts.append(f"- topics: {', '.join(m.topics)}")
+        facts.append(f"- topics: {md_text(', '.join(m.topics))}")
     if m.source_refs:
-        facts.append(f"- source references: {', '.join(m.source_refs)}")
+        facts.append(f"- source references: {md_text(', '.join(m.source_refs))}")
+    if s.sha256:
+        facts.append(f"- sha256 {s.sha256}")  # plain text: it wraps on a phone, code does not
+    facts.append(_replaces(s.replaces, s.name))
     if s.warnings:
         facts.append("\n**Warnings**\n" + "\n".join(f"- ⚠️ {md_text(w)}" for w in s.warnings))
-    quoted = "\n".join(f"> {md_text(line)}" for line in s.excerpt.splitlines() if line.strip())
-    return "\n".join(facts) + ("\n\n**Start of the extracted text**\n\n" + quoted)
+    if s.first_chunks:
+        shown = len(s.first_chunks)
+        lines = [_chunk_line(i, c) for i, c in enumerate(s.first_chunks, start=1)]
+        facts.append(f"\n**First {shown} of {s.chunks} chunk(s)**\n\n" + "\n".join(lines))
+    return "\n".join(facts)
 
 
 def preview(s: Staged) -> str:
-    return "**Preview (not published yet)**\n\n" + staged(s)
+    if s.ready:
+        status = "✅ **Ready to publish** exactly this file and metadata: press “Publish”."
+    else:
+        status = f"⚠️ **Not ready to publish.** {md_text(missing_message(s.name, s.missing))}"
+    return f"**Preview (not published yet)**\n\n{status}\n\n" + staged(s)
 
 
 def published(p: Published) -> str:
@@ -112,21 +160,52 @@ def synced(s: Synced) -> str:
     return "\n".join(lines) + audit_note(s.audit_failure)
 
 
+def document_cell(r: DocumentRow) -> str:
+    """The title, and under it the version and owner (Markdown, escaped)."""
+    facts = [f"version {md_text(r.version)}" if r.version else "no version"]
+    facts.append(md_text(r.owner) if r.owner else "no owner")
+    return f"**{md_text(r.title or r.source)}**\n{' · '.join(facts)}"
+
+
 def document_table(rows: Sequence[DocumentRow]) -> list[list[object]]:
     """The documents table, in the columns of DOCUMENT_HEADERS."""
-    return [
-        [
-            r.source,
-            r.title,
-            r.doc_type,
-            r.jurisdiction,
-            r.version,
-            r.effective_date,
-            r.chunks,
-            r.origin,
-        ]
-        for r in rows
+    return [[_stamp(r.updated), document_cell(r), r.source] for r in rows]
+
+
+def document_count(shown: int, total: int, query: str | None) -> str:
+    if query and query.strip():
+        return f"{shown} of {total} documents match “{md_text(query.strip())}”."
+    return f"{total} documents in the index, newest first."
+
+
+def document_detail(d: DocumentDetail) -> str:
+    """Every field of one document, as a list that wraps at any width."""
+    r = d.row
+    published = (
+        f"{_stamp(r.published_at)} UTC by {md_text(r.published_by or 'unknown')}"
+        if r.published_at
+        else "not published here (shipped in the corpus folder, or published before records)"
+    )
+
+    def value(text: object) -> str:
+        return md_text(text) if text not in (None, "", ()) else "—"
+
+    fields = [
+        ("Source", f"{md_text(r.source)} ({r.origin})"),
+        ("Type", value(r.doc_type)),
+        ("Jurisdiction", value(r.jurisdiction)),
+        ("Topics", value(", ".join(r.topics))),
+        ("Source references", value(", ".join(r.source_refs))),
+        ("Effective date", value(r.effective_date)),
+        ("Version", value(r.version)),
+        ("Owner", value(r.owner)),
+        ("sha256", d.sha256 or "— (the file is missing on disk)"),
+        ("Chunks", f"{r.chunks}" + ("" if r.complete else " (incomplete: run a sync)")),
+        ("Updated", f"{_stamp(r.updated)} UTC" if r.updated else "—"),
+        ("Published", published),
     ]
+    lines = [f"- **{name}:** {text}" for name, text in fields]
+    return f"#### {md_text(r.title or r.source)}\n\n" + "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- rules
@@ -207,7 +286,82 @@ def list_status(status: ListStatus) -> str:
 
 
 def feedback_table(items: Sequence[FeedbackItem]) -> list[list[str]]:
-    return [item.cells() for item in items]
+    """The review table, in the columns of FEEDBACK_HEADERS; the detail shows the rest."""
+    return [
+        [f"{md_text(i.time[:16])}\n**{md_text(i.level.upper())}**", i.question, i.comment]
+        for i in items
+    ]
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {md_text(line)}" if line.strip() else ">" for line in text.splitlines())
+
+
+def _answer_markdown(text: str) -> str:
+    """The answer as the chat showed it (our writer's Markdown), raw HTML escaped."""
+    return "\n".join(f"> {html.escape(line, quote=False)}" for line in text.splitlines())
+
+
+def _passage(c: CitedPassage) -> str:
+    where = [md_text(x) for x in (c.section,) if x]
+    where += [f"page {c.page}"] if c.page else []
+    where += [md_text(c.source)]
+    where += [f"version {md_text(c.version)}"] if c.version else []
+    where += [f"effective {md_text(c.effective_date)}"] if c.effective_date else []
+    if c.kind == "determination":
+        head = f"**[{c.n}] Curated determination** `{md_text(c.label)}`"
+        return f"{head} · {' · '.join(where)}"
+    if c.kind == "attachment":
+        return (
+            f"**[{c.n}] A file the user attached:** {md_text(c.label)}\n\n_Attachments are not "
+            "kept, so the clause is only in the answer text._"
+        )
+    head = f"**[{c.n}] {md_text(c.title)}**" if c.title else f"**[{c.n}]**"
+    if c.text is None:
+        return (
+            f"{head} · {' · '.join(where)}\n\n_This passage is no longer in the index: its "
+            "document was changed or retired since._"
+        )
+    return f"{head} · {' · '.join(where)}\n\n{_quote(c.text)}"
+
+
+def _turn(i: int, t: ConversationTurn) -> str:
+    """One numbered item: the question, who asked where and when, the level and bottom line
+    (lines broken with two trailing spaces, which Markdown keeps inside a list item)."""
+    who = " · ".join(md_text(x) for x in (t.time, t.channel or "channel not recorded", t.user) if x)
+    mark = " (**the disliked answer**)" if t.disliked else ""
+    lead = f": {md_text(t.bottom_line)}" if t.bottom_line else " (no bottom line)"
+    return (
+        f"{i}. **{md_text(t.question)}**{mark}  \n   {who}  \n"
+        f"   **{md_text(t.level.upper() or '?')}**{lead}"
+    )
+
+
+def feedback_detail(d: FeedbackDetail) -> str:
+    """The disliked answer, its sources and its conversation, in one readable column."""
+    a, item = d.answer, d.item
+    said = md_text(item.comment) if item.comment else "_no comment_"
+    by = md_text(item.user) if item.user else "anonymous"
+    where = " · ".join(md_text(x) for x in (a.time[:19].replace("T", " "), a.channel, a.model) if x)
+    parts = [
+        f"#### Thumbs down: {said}",
+        f"Feedback of {md_text(item.time)} UTC by {by}.",
+        "#### The answer",
+        f"- **Question:** {md_text(a.question or '')}",
+        f"- **Bottom line:** {md_text(d.bottom_line) if d.bottom_line else '—'}",
+        f"- **Level:** {md_text((a.level or '?').upper())}"
+        + ("" if a.in_scope is not False else " (out of scope)"),
+        f"- **Answered:** {where}",
+        "",
+        "**Answer text**",
+        "",
+        _answer_markdown(a.answer or ""),
+        f"#### Sources ({len(d.sources)})",
+        "\n\n".join(_passage(c) for c in d.sources) or "_The answer cited no passages._",
+        f"#### Conversation ({len(d.conversation)} answer(s), in order)",
+        "\n".join(_turn(i, t) for i, t in enumerate(d.conversation, start=1)),
+    ]
+    return "\n\n".join(parts)
 
 
 def feedback_count(items: Sequence[FeedbackItem]) -> str:
