@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -17,7 +17,8 @@ from advisor.corpus.lexical import LexicalIndex
 from advisor.corpus.retrieval import CorpusRetriever
 from advisor.corpus.store import ChunkStore, build_embeddings, open_store
 from advisor.errors import InputError, RulesError, StoreError
-from advisor.models import Answer, Flag, Level, ScoredChunk, Turn
+from advisor.models import Answer, Attachment, AttachmentSummary, Flag, Level, ScoredChunk, Turn
+from advisor.rules.clauses import ClauseFinder, DocumentFindings, PrefetchEmbeddings, combine
 from advisor.rules.conversation import is_follow_up, near_domain, prefer_regime
 from advisor.rules.determinations import DeterminationIndex, load_determinations
 from advisor.rules.escalation import Assessment, EscalationEngine
@@ -31,6 +32,7 @@ from advisor.writing.answer import (
     Shown,
     WriteRequest,
 )
+from advisor.writing.attachment import document_block
 from advisor.writing.llm import LLMSetup
 from advisor.writing.verdict import BottomLine, compose
 
@@ -56,11 +58,15 @@ class Advisor:
     determinations: DeterminationIndex | None = None
     determination_error: str | None = None
     screener: Screener | None = None
+    clause_finder: ClauseFinder | None = None
+    _clauses: ClauseFinder = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # The advisor owns the screener; the rules engine only calls through it, so replacing
         # the list (``use_screener``) is one assignment in one place.
         self.escalation.party_screen = self._screen
+        # Attachments are read by the same rules engine, clause by clause.
+        self._clauses = self.clause_finder or ClauseFinder(self.escalation)
 
     def _screen(self, text: str) -> list[Flag]:
         return [] if self.screener is None else self.screener.flags_for_text(text)
@@ -110,15 +116,18 @@ class Advisor:
         return self.writer.condense(question, history[-2 * self.settings.history_turns :]) or joined
 
     def _prepare(
-        self, question: str, history: list[Turn] | None
+        self, question: str, history: list[Turn] | None, context: str = ""
     ) -> tuple[str, list[Turn], list[ScoredChunk], list[float], float, str]:
         text = self.check_question(question)
         turns = self.check_history(history)
         # Only a real follow-up carries the earlier situation; a new question starts fresh.
         turns = turns if is_follow_up(text, turns) else []
         query = self._retrieval_query(text, turns)
-        vector = self.store.embed_query(query)
-        hits = self.retriever.retrieve(query, vector=vector)
+        # The clauses found in an attachment retrieve the passages that explain them; the
+        # question asked stays the query's own (``asked`` never carries document text).
+        search = f"{query}\n{context}"[-3000:] if context else query
+        vector = self.store.embed_query(search)
+        hits = self.retriever.retrieve(search, vector=vector)
         top = max((h.score for h in hits), default=0.0)  # fused order is not score order
         return text, turns, hits, vector, top, query
 
@@ -136,21 +145,54 @@ class Advisor:
                     break
         return support
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
-        return self.ask_traced(question, history).answer
+    def ask(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
+    ) -> Answer:
+        return self.ask_traced(question, history, attachment).answer
 
-    def ask_traced(self, question: str, history: list[Turn] | None = None) -> Traced:
+    def ask_traced(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
+    ) -> Traced:
         traced: Traced | None = None
-        for part in self.stream_traced(question, history):
+        for part in self.stream_traced(question, history, attachment):
             if isinstance(part, Traced):
                 traced = part
         assert traced is not None
         return traced
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
+    ) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the finished ``Answer``."""
-        for part in self.stream_traced(question, history):
+        for part in self.stream_traced(question, history, attachment):
             yield part.answer if isinstance(part, Traced) else part
+
+    def _assess(
+        self,
+        text: str,
+        turns: list[Turn],
+        hits: list[ScoredChunk],
+        findings: DocumentFindings | None,
+    ) -> Assessment:
+        """The rules' verdict on the question, and on the attachment's clauses with it."""
+        assessment = self.escalation.assess(text, turns, hits)
+        if findings is not None and findings.found:
+            together = self.escalation.assess(text, [*turns, *findings.turns()], hits)
+            assessment = combine(assessment, together, findings)
+        if near_domain(text):  # a visa or tax question: only serious flags are kept
+            kept = [f for f in assessment.flags if f.level.rank >= Level.ESCALATE.rank]
+            assessment.flags = kept
+            assessment.level = Level.highest([f.level for f in kept])
+        return assessment
 
     def _decide(
         self, asked: str, assessment: Assessment, vector: list[float]
@@ -179,10 +221,14 @@ class Advisor:
         hits: list[ScoredChunk],
         in_scope: bool,
         request_extra: tuple[Level, BottomLine, list[float]],
+        document: AttachmentSummary | None = None,
     ) -> tuple[Iterator[str | Shown | Draft], list[ScoredChunk]]:
         level, lead, vector = request_extra
         if not in_scope:
-            return self.writer.decline(asked, assessment.flags, level), hits
+            declined = self.writer.decline(asked, assessment.flags, level)
+            if document is not None:  # the question is declined; the document was still read
+                declined = _followed_by(declined, document_block(document, self.writer.office))
+            return declined, hits
         usable = [h for h in hits if h.score >= self.settings.min_relevance * 0.8]
         usable = prefer_regime(usable, assessment.situation.jurisdictions)
         support = self._flag_support(assessment.flags, usable)
@@ -196,24 +242,34 @@ class Advisor:
             bottom_line=lead.text,
             determination=lead.determination,
             situation=assessment.situation,
+            document=document,
         )
         return self.writer.stream(request), hits + support
 
     def stream_traced(
-        self, question: str, history: list[Turn] | None = None
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
     ) -> Iterator[str | Traced]:
+        """The answer as it grows, then the ``Traced`` answer. An ``attachment`` is read by
+        the rules clause by clause; what they find sets the level with the question, is
+        cited by page, and is data only: never instructions, never added to the corpus."""
         started = time.perf_counter()
-        text, turns, hits, vector, top, query = self._prepare(question, history)
+        self.check_question(question)  # a bad question fails before the document is read
+        findings = self._clauses.find(attachment) if attachment is not None else None
+        context = findings.context() if findings is not None else ""
+        text, turns, hits, vector, top, query = self._prepare(question, history, context)
         # A writer that condenses follow-ups answers the standalone question it retrieved for.
         asked = query if self.writer.condenses else text
-        assessment = self.escalation.assess(text, turns, hits)
-        if near_domain(text):  # a visa or tax question: only serious flags are kept
-            kept = [f for f in assessment.flags if f.level.rank >= Level.ESCALATE.rank]
-            assessment.flags = kept
-            assessment.level = Level.highest([f.level for f in kept])
-        in_scope = self._in_scope(text, top, assessment)
+        assessment = self._assess(text, turns, hits, findings)
+        # A document the rules raise a warning on is answered about, whatever its topic.
+        in_scope = self._in_scope(text, top, assessment) or bool(findings and findings.raised)
         level, lead = self._decide(text, assessment, vector)
-        parts, hits = self._parts(asked, assessment, hits, in_scope, (level, lead, vector))
+        document = findings.summary if findings is not None else None
+        parts, hits = self._parts(
+            asked, assessment, hits, in_scope, (level, lead, vector), document
+        )
         shown = ""
         draft = Draft(text="", citations=[])
         for part in parts:
@@ -245,7 +301,8 @@ class Advisor:
             situation=situation,
             missing=situation.missing_questions() if final is not Level.PROHIBITED else [],
             determination=lead.determination.determination.id if lead.determination else None,
-            notes=assessment.notes + self.notes(),
+            notes=assessment.notes + self.notes() + (findings.notes if findings else []),
+            attachment=draft.document or (findings.summary if findings else None),
         )
         yield Traced(answer=answer, hits=hits)
 
@@ -271,6 +328,16 @@ class Advisor:
                 f"The screening list on disk is invalid and the last good list is in use: {error}"
             )
         return notes
+
+
+def _followed_by(parts: Iterator[str | Shown | Draft], block: str) -> Iterator[str | Shown | Draft]:
+    """A writer's parts with one more block at the end of the text shown and of the draft."""
+    for part in parts:
+        if isinstance(part, Draft):
+            yield block
+            yield replace(part, text=f"{part.text}\n\n{block}")
+        else:
+            yield part
 
 
 def build_ingestor(settings: Settings, store: ChunkStore, progress: bool = True) -> Ingestor:
@@ -310,9 +377,12 @@ def build_advisor(
     extractive = ExtractiveWriter(embeddings=embeddings, office=settings.office_contact)
     writer: AnswerWriter = extractive if llm is None else llm.writer(extractive)
     cache = settings.data_dir / "phrasings"
+    # The rules' phrasing matcher embeds through a memo that an attachment's clauses are
+    # embedded into in one batch, several times faster than one call per clause.
+    prefetching = PrefetchEmbeddings(embeddings)
     escalation = EscalationEngine(
         settings.rules_dir,
-        embeddings=embeddings,
+        embeddings=prefetching,
         cache_dir=cache,
     )
     index, error = build_determinations(settings, escalation, embeddings, cache)
@@ -331,6 +401,7 @@ def build_advisor(
         determinations=index,
         determination_error=error,
         screener=screener_from_settings(settings),
+        clause_finder=ClauseFinder(escalation, prefetching),
     )
 
 

@@ -52,6 +52,7 @@ def _render(answer_json: dict) -> str:
             str(x) for x in (c.get("section"), f"p. {c['page']}" if c.get("page") else None) if x
         )
         lines.append(f"[{c['n']}] {c['title']}{' - ' + where if where else ''} ({c['source']})")
+    lines += [f"note: {note}" for note in answer_json.get("notes") or []]
     return "\n".join(lines)
 
 
@@ -66,12 +67,20 @@ def _os_user() -> str | None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answers are recorded in the audit trail the app uses (same settings), channel cli."""
+    """Answers are recorded in the audit trail the app uses (same settings), channel cli.
+    ``--attach FILE`` asks about a document (every question, with ``--jsonl``): it is checked
+    and read before the index is opened, analysed with the question, and never stored."""
     from advisor.chain import build_advisor
     from advisor.records.audit import AuditLog
     from advisor.services.answering import AnsweringService, Origin
+    from advisor.services.attachments import AttachmentReader
 
-    advisor = build_advisor(_settings())
+    settings = _settings()
+    attachment = None
+    if args.attach is not None:
+        path = Path(args.attach)
+        attachment = AttachmentReader(settings).read(path, path.name)
+    advisor = build_advisor(settings)
     audit = AuditLog.from_settings(advisor.settings)
     try:
         answering = AnsweringService(advisor, audit)
@@ -83,7 +92,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 if not question:
                     continue
                 try:
-                    answer = answering.ask(question, Origin.single("cli", user)).answer
+                    origin = Origin.single("cli", user)
+                    answer = answering.ask(question, origin, attachment=attachment).answer
                     print(answer.model_dump_json(), flush=True)
                 except AdvisorError as exc:
                     print(json.dumps({"question": question, "error": str(exc)}), flush=True)
@@ -91,7 +101,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return status
         if not args.question:
             raise AdvisorError("give a question, or --jsonl to read questions from standard input")
-        answer = answering.ask(" ".join(args.question), Origin.single("cli", user)).answer
+        question = " ".join(args.question)
+        answer = answering.ask(question, Origin.single("cli", user), attachment=attachment).answer
         print(answer.model_dump_json(indent=2) if args.json else _render(answer.model_dump()))
         return 0
     finally:
@@ -124,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--jsonl", action="store_true", help="questions on stdin, Answers out")
+    p.add_argument(
+        "--attach",
+        metavar="FILE",
+        help="ask about this document (PDF, DOCX or text); it is analysed, never stored",
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="start the web app")
@@ -172,13 +188,22 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--update-baseline",
         action="store_true",
-        help="rewrite the baseline from this run (tolerances are kept)",
+        help="rewrite the baseline from this run of the whole suite (tolerances are kept; "
+        "it records each case's result, which subset runs are gated on)",
     )
     p.add_argument(
         "--compare",
         type=Path,
         metavar="OTHER_REPORT_DIR",
         help="show metric deltas and changed cases against an earlier report",
+    )
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only the cases with this tag (repeat for several: any of them); a run on part "
+        "of the suite is gated on the baseline's results for the same cases",
     )
     p.add_argument("--llm", metavar="SPEC", help="answer writer (default: settings.llm)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
@@ -209,6 +234,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         out_dir=args.out,
         reports_dir=DEFAULT_REPORTS,
         bar=not args.no_progress,
+        tags=args.tag,
     )
     report, gate = run.report, run.gate
     width = max(len(k) for k in report.metrics)
@@ -249,8 +275,12 @@ def _print_match(m: Any) -> None:
     print(f"{d['score']:5.1f}  {d['name']}  [{d['type']}; {d['country'] or '--'}]  {d['list']}")
     if d["matched_name"] != d["name"]:
         print(f"       matched name: {d['matched_name']}")
-    for label, key in (("programs", "programs"), ("born", "dates_of_birth"),
-                       ("nationality", "nationalities"), ("address", "addresses")):
+    for label, key in (
+        ("programs", "programs"),
+        ("born", "dates_of_birth"),
+        ("nationality", "nationalities"),
+        ("address", "addresses"),
+    ):
         if d[key]:
             print(f"       {label}: {'; '.join(d[key][:3])}")
     for note in d["notes"]:

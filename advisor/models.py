@@ -49,10 +49,12 @@ class DocMeta(BaseModel):
 
 
 class Page(BaseModel):
-    """A unit of loaded text: a PDF page, or the whole body of a text document."""
+    """A unit of loaded text: a PDF page, the whole body of a text document, or one
+    paragraph of an attached Word or text file (which has no pages to cite)."""
 
     text: str
     page: int | None = None
+    paragraph: int | None = None
 
 
 class LoadedDocument(BaseModel):
@@ -147,6 +149,58 @@ class Turn(BaseModel):
     content: str
 
 
+AttachmentKind = Literal["pdf", "docx", "text"]
+
+
+class Attachment(BaseModel):
+    """A document attached to one question: read and checked like an upload, analysed as
+    data, never stored in the corpus. ``pages`` holds what is analysed: a PDF's pages (with
+    their real numbers), or a Word or text file's paragraphs (``page`` set only when Word
+    recorded where its pages broke)."""
+
+    name: str = Field(description="Display name, as the user's file was called.")
+    sha256: str
+    kind: AttachmentKind
+    pages: list[Page]
+    page_count: int = Field(0, description="Pages in the file; 0 when the format has none.")
+    notes: list[str] = Field(
+        default_factory=list, description="What was not read: pages without text, truncation."
+    )
+    truncated: bool = Field(False, description="Only the first part of the file is analysed.")
+
+
+class AttachmentClause(BaseModel):
+    """A clause of an attachment that the rules react to, where it is, and why."""
+
+    text: str
+    page: int | None = None
+    paragraph: int | None = None
+    level: Level
+    flags: list[str] = Field(default_factory=list, description="Ids of the flags it raises.")
+    about: list[str] = Field(default_factory=list, description="What the rules found in it.")
+    chunk_id: str = Field("", description="The chunk_id of its citation.")
+    n: int | None = Field(None, description="Its [n] in the answer's citations.")
+
+    def location(self) -> str:
+        """ "page 2", "paragraph 14" or "page 3, paragraph 14": what a reader can find."""
+        parts = [f"page {self.page}"] if self.page else []
+        if self.paragraph:
+            parts.append(f"paragraph {self.paragraph}")
+        return ", ".join(parts) or "the document"
+
+
+class AttachmentSummary(BaseModel):
+    """What an answer says about the attachment it was asked with."""
+
+    name: str
+    sha256: str
+    kind: AttachmentKind
+    pages: int = Field(0, description="Pages in the file; 0 when the format has none.")
+    clauses: list[AttachmentClause] = Field(default_factory=list)
+    analysed: int = Field(0, description="Clauses (sentences) the rules were run on.")
+    truncated: bool = Field(False, description="Only the first part of the file was analysed.")
+
+
 class Answer(BaseModel):
     """The fixed JSON contract evaluators and integrations read."""
 
@@ -169,6 +223,9 @@ class Answer(BaseModel):
     )
     determination: str | None = Field(None, description="Id of the curated determination used.")
     notes: list[str] = Field(default_factory=list, description="Operational warnings.")
+    attachment: AttachmentSummary | None = Field(
+        None, description="The document asked about, and the clauses the rules found in it."
+    )
 
 
 class IngestReport(BaseModel):

@@ -143,6 +143,15 @@ class Settings(BaseSettings):
         2_000_000, ge=1000, description="Most extracted text per document (characters)."
     )
     max_chunks_per_document: int = Field(3000, ge=1, description="Most chunks per document.")
+    max_attachment_mb: float = Field(
+        10.0, gt=0.0, le=500.0, description="Largest document attached to a question (MB)."
+    )
+    max_attachment_pages: int = Field(
+        60, ge=1, description="Most pages of an attached PDF analysed."
+    )
+    max_attachment_chars: int = Field(
+        150_000, ge=1000, description="Most characters of an attachment analysed."
+    )
     ingest_lock_timeout: float = Field(
         30.0, ge=0.0, le=3600.0, description="Seconds a writer waits for another ingest."
     )

@@ -11,10 +11,12 @@ import pytest
 
 from advisor.chain import build_advisor
 from advisor.errors import InputError
-from advisor.models import Answer, Level, Turn
-from advisor.writing.answer import AnswerWriter, Draft, Shown, WriteRequest
+from advisor.models import Answer, Attachment, Level, Page, Turn
+from advisor.services.attachments import AttachmentReader
+from advisor.writing.answer import AnswerWriter, Draft, Shown, WriteRequest, markers_valid
 from tests.conftest import REPO, make_settings
 from tests.fakes import HashEmbeddings
+from tests.services.test_attachments import write_pdf
 
 
 @pytest.fixture
@@ -135,6 +137,52 @@ def test_real_corpus_answers(real_advisor, question: str, level: Level, cite: st
         for c in answer.citations
         for alt in cite.split("|")
     ), [c.title for c in answer.citations]
+
+
+@pytest.mark.slow
+def test_an_attached_sponsor_agreement_with_the_shipped_corpus(real_advisor, tmp_path) -> None:
+    """The approval clause on page 2 is found, cited by page next to the corpus passage that
+    explains the rule, and named in the bottom line."""
+    pdf = write_pdf(tmp_path / "sponsor-agreement.pdf")
+    attachment = AttachmentReader(real_advisor.settings).read(pdf, "sponsor-agreement.pdf")
+    answer = real_advisor.ask(
+        "Can we sign this sponsored research agreement?", attachment=attachment
+    )
+    assert answer.level == Level.ESCALATE and answer.in_scope
+    clause = next(c for c in answer.citations if c.source == "attachment:sponsor-agreement.pdf")
+    assert clause.page == 2 and "right to approve any publication" in clause.text
+    assert f"(page 2) [{clause.n}]" in answer.bottom_line
+    assert any("734.8" in c.text + (c.section or "") for c in answer.citations if c is not clause)
+    assert markers_valid(answer.answer, answer.citations)
+
+
+def test_an_attachment_streams_and_is_summarised(fake_advisor) -> None:
+    terms = "The Sponsor shall have the right to approve any publication of the results."
+    attachment = Attachment(
+        name="terms.txt", sha256="c" * 64, kind="text", pages=[Page(text=terms, paragraph=1)]
+    )
+    parts = list(fake_advisor.stream("Can we accept these terms?", attachment=attachment))
+    texts = [p for p in parts if isinstance(p, str)]
+    answer = parts[-1]
+    assert isinstance(answer, Answer) and answer.level == Level.ESCALATE
+    assert all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))
+    assert answer.attachment is not None and answer.attachment.clauses[0].paragraph == 1
+    assert fake_advisor.ask("Can we accept these terms?").attachment is None
+
+
+def test_a_declined_question_still_reports_on_its_document(tmp_path: Path) -> None:
+    advisor = build_advisor(make_settings(tmp_path, min_relevance=0.9), embeddings=HashEmbeddings())
+    attachment = Attachment(
+        name="recipe.txt",
+        sha256="d" * 64,
+        kind="text",
+        pages=[Page(text="Mix the flour with two ripe bananas and bake.", paragraph=1)],
+    )
+    answer = advisor.ask("What is a good recipe for banana bread?", attachment=attachment)
+    assert answer.in_scope is False and answer.citations == []
+    assert "does not cover" in answer.answer
+    assert "Nothing in its wording matched the escalation rules" in answer.answer
+    assert answer.attachment is not None and answer.attachment.analysed == 1
 
 
 @pytest.mark.slow

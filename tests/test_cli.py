@@ -11,6 +11,7 @@ from advisor.evaluation.metrics import METRIC_KEYS
 from advisor.settings import Settings
 from tests.conftest import REPO, RULES, TEST_CORPUS
 from tests.evaluation.builders import CASES_YAML, FakeAdvisor, make_fake, write_cases
+from tests.services.test_attachments import write_pdf
 
 
 @pytest.fixture
@@ -61,6 +62,47 @@ def test_ask_errors_are_messages_not_tracebacks(env: Path, capsys) -> None:
     assert main(["ask", "   "]) == 2
     err = capsys.readouterr().err
     assert "advisor: error:" in err and "empty" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ask_about_an_attached_document(env: Path, capsys) -> None:
+    pdf = write_pdf(env / "sponsor-agreement.pdf")
+    assert (
+        main(["ask", "--attach", str(pdf), "Can we sign this sponsored research agreement?"]) == 0
+    )
+    text = capsys.readouterr().out
+    assert text.startswith("[ESCALATE] **Bottom line (ESCALATE):** The attached sponsor-agreement")
+    assert (
+        "Attached document: sponsor-agreement.pdf - p. 2 (attachment:sponsor-agreement.pdf)" in text
+    )
+    assert main(["ask", "--json", "--attach", str(pdf), "Is this fundamental research?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["attachment"]["name"] == "sponsor-agreement.pdf"
+    assert [c["page"] for c in answer["attachment"]["clauses"] if c["level"] == "escalate"] == [2]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "agreement.pdf",
+            b"MZ\x90\x00 a renamed program",
+            "named .pdf but the content is not a PDF",
+        ),
+        ("agreement.exe", b"MZ\x90\x00", ".exe files cannot be attached"),
+        ("missing.pdf", None, "missing.pdf: the attachment cannot be read (No such file"),
+    ],
+)
+def test_a_bad_attachment_is_a_message_before_the_index_opens(
+    env: Path, capsys, name: str, content: bytes | None, message: str
+) -> None:
+    path = env / name
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["ask", "--attach", str(path), "Can we sign this agreement?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"advisor: error: {name}: ") and message in err and "Traceback" not in err
+    assert not (env / "data").exists()  # refused before the index or the audit trail opened
 
 
 def test_ask_is_recorded_in_the_apps_audit_trail_as_cli(

@@ -170,7 +170,7 @@ def _load_text(path: Path, data: bytes, limits: DocumentLimits) -> tuple[dict, l
 def _too_much_text(path: Path, limits: DocumentLimits, where: str = "") -> str:
     return (
         f"{path}: more than {limits.max_chars:,} characters of text{where} "
-        "(ADVISOR_MAX_DOCUMENT_CHARS); not ingested. Split the document or raise the limit"
+        "(ADVISOR_MAX_DOCUMENT_CHARS); not read. Split the document or raise the limit"
     )
 
 
@@ -207,7 +207,7 @@ def _check_pdf_budget(path: Path, reader: PdfReader, limits: DocumentLimits) -> 
     if count > limits.max_pdf_pages:
         raise InputError(
             f"{path}: {count:,} pages is over the limit of {limits.max_pdf_pages:,} "
-            "(ADVISOR_MAX_PDF_PAGES); not ingested. Split the document or raise the limit"
+            "(ADVISOR_MAX_PDF_PAGES); not read. Split the document or raise the limit"
         )
     total = 0
     budget = limits.max_pdf_content_bytes
@@ -221,7 +221,7 @@ def _check_pdf_budget(path: Path, reader: PdfReader, limits: DocumentLimits) -> 
         if total > budget:
             raise InputError(
                 f"{path}: the page content decompresses to more than {budget / MB:g} MB "
-                f"by page {number} (ADVISOR_MAX_PDF_CONTENT_MB); not ingested, it would "
+                f"by page {number} (ADVISOR_MAX_PDF_CONTENT_MB); not read, it would "
                 "take too long to read. A PDF this dense is unusual: check where it came from"
             )
 
@@ -264,7 +264,7 @@ def _load_pdf(
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
                 raise InputError(
-                    f"{path}: the PDF is password-protected; save an unprotected copy to ingest it"
+                    f"{path}: the PDF is password-protected; save an unprotected copy and try again"
                 )
             _check_pdf_budget(path, reader, limits)
             pages = _extract_pages(path, reader, warnings, limits)
@@ -279,7 +279,7 @@ def _load_pdf(
         raise InputError(
             f"{path}: a stream decompresses past the limit of "
             f"{limits.max_pdf_content_bytes / MB:g} MB (ADVISOR_MAX_PDF_CONTENT_MB); "
-            f"not ingested ({exc})"
+            f"not read ({exc})"
         ) from exc
     except PDF_ERRORS as exc:
         raise InputError(f"{path}: not a readable PDF ({exc})") from exc
@@ -287,6 +287,18 @@ def _load_pdf(
         raise InputError(f"{path}: no page has a text layer, so nothing can be cited")
     raw: dict = {"title": title.strip()} if isinstance(title, str) and title.strip() else {}
     return raw, pages
+
+
+def read_pdf(
+    label: str, data: bytes, limits: DocumentLimits, warnings: list[str]
+) -> tuple[list[Page], int]:
+    """The text pages of a PDF held in memory and its page count, with the checks and budgets
+    of ingestion; errors and ``warnings`` name ``label``. Attachments are read through here."""
+    pages = _load_pdf(Path(label), data, warnings, limits)[1]
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        reader.decrypt("")  # succeeded once already, or _load_pdf had refused the file
+    return pages, len(reader.pages)
 
 
 def load_document(path: Path, base: Path, limits: DocumentLimits | None = None) -> LoadedDocument:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from advisor.chain import Advisor
-from advisor.models import Answer, Turn
+from advisor.models import Answer, Attachment, Turn
 from advisor.records.sink import AuditSink, Channel
 
 DIGEST_TTL = 60.0  # seconds: reading the corpus manifest on every answer would be wasted work
@@ -64,17 +64,29 @@ class AnsweringService:
         """Whether answers and feedback are kept (an audit trail is configured)."""
         return self.audit is not None
 
-    def ask(self, question: str, origin: Origin, history: list[Turn] | None = None) -> Recorded:
+    def ask(
+        self,
+        question: str,
+        origin: Origin,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
+    ) -> Recorded:
         """The whole answer, recorded. AdvisorError (bad input, store trouble) propagates and
-        nothing is recorded: there is no answer."""
-        answer = self.advisor.ask(question, history)
+        nothing is recorded: there is no answer. An ``attachment`` (from
+        ``AttachmentReader.read``) is analysed with the question and never stored; the record
+        keeps the answer, whose citations name the file and its sha256."""
+        answer = self.advisor.ask(question, history, attachment)
         return Recorded(answer, self.record(answer, origin))
 
     def stream(
-        self, question: str, origin: Origin, history: list[Turn] | None = None
+        self,
+        question: str,
+        origin: Origin,
+        history: list[Turn] | None = None,
+        attachment: Attachment | None = None,
     ) -> Iterator[str | Recorded]:
         """The answer text as it grows, then the finished answer, recorded as it arrives."""
-        for part in self.advisor.stream(question, history):
+        for part in self.advisor.stream(question, history, attachment):
             if isinstance(part, Answer):
                 yield Recorded(part, self.record(part, origin))
             else:

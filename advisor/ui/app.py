@@ -11,6 +11,7 @@ from advisor.chain import Advisor, build_advisor
 from advisor.records.auth import gradio_auth
 from advisor.records.sink import AuditSink
 from advisor.services.answering import AnsweringService
+from advisor.services.attachments import AttachmentReader
 from advisor.services.conversations import ConversationStore
 from advisor.services.screening import ScreeningService
 from advisor.settings import Settings
@@ -33,7 +34,8 @@ def build_ui(advisor: Advisor, audit: AuditSink | None = None) -> gr.Blocks:
     """Every page is built before any is wired, so an event may update another page."""
     office = advisor.settings.office_contact
     history = ConversationStore.from_settings(advisor.settings)
-    chat = ChatPage(AnsweringService(advisor, audit), office, history)
+    reader = AttachmentReader(advisor.settings)
+    chat = ChatPage(AnsweringService(advisor, audit), office, history, reader)
     screening = ScreeningPage(ScreeningService.of(advisor))
     pages: list[Page] = [chat, screening]
     with gr.Blocks(title="export-advisor", fill_height=True) as demo:

@@ -13,9 +13,15 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from advisor.corpus.chunking import split_sentences
-from advisor.models import Citation, Flag, Level, ScoredChunk, Turn
+from advisor.models import AttachmentSummary, Citation, Flag, Level, ScoredChunk, Turn
 from advisor.rules.determinations import DeterminationMatch
 from advisor.rules.situation import Situation
+from advisor.writing.attachment import (
+    document_block,
+    document_lead,
+    number_clauses,
+    with_document,
+)
 
 NEXT_STEPS = {
     Level.NONE: "Keep a note of what you shared and with whom; ask {office} if the facts change.",
@@ -42,7 +48,8 @@ class Draft:
     ``model`` names the writer that really produced the text when it is not the configured
     one (an LLM writer that fell back to the extractive answer sets it to "extractive" and
     ``fallback``). ``flags`` are extra flags from the writer (a model's suggestion); they can
-    only raise the level, never lower it.
+    only raise the level, never lower it. ``document`` is the request's attachment summary
+    with the [n] of each cited clause.
     """
 
     text: str
@@ -52,6 +59,7 @@ class Draft:
     prompt_version: str | None = None
     flags: list[Flag] = field(default_factory=list)
     bottom_line: str = ""
+    document: AttachmentSummary | None = None
 
 
 @dataclass
@@ -68,7 +76,8 @@ class Shown:
 @dataclass(frozen=True)
 class WriteRequest:
     """Everything a writer gets for one answer: the question, the passages retrieved for it,
-    the passages backing the strongest flags (``support``), and the rules' verdict."""
+    the passages backing the strongest flags (``support``), the rules' verdict, and the
+    clauses found in a document attached to the question (``document``, data to quote)."""
 
     question: str
     hits: list[ScoredChunk]
@@ -79,6 +88,7 @@ class WriteRequest:
     bottom_line: str = ""
     determination: DeterminationMatch | None = None
     situation: Situation | None = None
+    document: AttachmentSummary | None = None
 
 
 class AnswerWriter(Protocol):
@@ -459,10 +469,16 @@ class ExtractiveWriter(AnswerWriter):
                 numbers[passage] = len(citations) + 1
                 citations.append(citation_for(numbers[passage], passages[passage]))
         lead, selected = self._lead(request, selected, numbers, scores)
+        document = None
+        if request.document is not None:
+            document, cited = number_clauses(request.document, len(citations) + 1)
+            citations += cited
+            lead = with_document(lead, document_lead(document))
         blocks = [lead_block(lead, level)]
         yield blocks[0]
         for block in (
             missing_block(request.situation, level),
+            document_block(document, office) if document is not None else "",
             "\n".join(
                 [
                     "**What the corpus says**",
@@ -481,7 +497,9 @@ class ExtractiveWriter(AnswerWriter):
                 yield block
         used = {int(m) for m in MARKER.findall("\n\n".join(blocks))}
         citations = [c for c in citations if c.n in used]
-        yield Draft(text="\n\n".join(blocks), citations=citations, bottom_line=lead)
+        yield Draft(
+            text="\n\n".join(blocks), citations=citations, bottom_line=lead, document=document
+        )
 
     def _lead(
         self,

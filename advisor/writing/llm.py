@@ -37,7 +37,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from advisor.errors import InputError
-from advisor.models import Citation, Flag, Level, Turn
+from advisor.models import AttachmentSummary, Citation, Flag, Level, Turn
 from advisor.settings import Settings
 from advisor.writing.answer import (
     LEVEL_LABEL,
@@ -54,6 +54,12 @@ from advisor.writing.answer import (
     notice,
     out_of_scope_text,
 )
+from advisor.writing.attachment import (
+    document_block,
+    document_lead,
+    number_clauses,
+    with_document,
+)
 from advisor.writing.citations import (
     check_answer,
     check_decline,
@@ -68,7 +74,9 @@ log = logging.getLogger(__name__)
 SUGGESTION_ID = "llm-suggestion"
 SUGGESTION_CITATION = "model suggestion (not a rule)"
 REPAIRING = "_Checking the draft against the passages and correcting it..._"
-_TAGS = re.compile(r"<(?=\s*/?\s*(?:passages?|question|history|turn|flags?)\b)", re.IGNORECASE)
+_TAGS = re.compile(
+    r"<(?=\s*/?\s*(?:passages?|question|history|turn|flags?|document|clause)\b)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -244,6 +252,27 @@ def format_flags(flags: list[Flag]) -> str:
     )
 
 
+def format_document(document: AttachmentSummary | None) -> str:
+    """The attachment's cited clauses as numbered data, like passages: document text can
+    never close its tag or speak as the advisor (``as_data``)."""
+    if document is None:
+        return "(no document was attached)"
+    head = f'<document name="{_attr(document.name)}" kind="{document.kind}"'
+    head += f' pages="{document.pages}">' if document.pages else ">"
+    clauses = []
+    for c in document.clauses:
+        if c.n is None:
+            continue
+        where = f' page="{c.page}"' if c.page else ""
+        where += f' paragraph="{c.paragraph}"' if c.paragraph else ""
+        clauses.append(
+            f'<clause n="{c.n}"{where} level="{c.level.value.upper()}">'
+            f"{as_data(c.text.strip())}</clause>"
+        )
+    body = "\n".join(clauses) or "(the escalation rules matched no clause of it)"
+    return f"{head}\n{body}\n</document>"
+
+
 def format_question(question: str) -> str:
     return f"<question>\n{as_data(question.strip())}\n</question>"
 
@@ -347,6 +376,12 @@ class LLMWriter(AnswerWriter):
         passages = request.hits[: self.passages] + list(request.support)
         given = {i + 1: citation_for(i + 1, hit) for i, hit in enumerate(passages)}
         lead = request.bottom_line or "See what the corpus says below."
+        document, doc_block = None, ""
+        if request.document is not None:
+            document, cited = number_clauses(request.document, len(given) + 1)
+            given.update({c.n: c for c in cited})
+            lead = with_document(lead, document_lead(document))
+            doc_block = document_block(document, self.office)
         header = lead_block(lead, level)
         messages: list[BaseMessage] = [
             SystemMessage(self.prompts.render("system", office=self.office)),
@@ -360,18 +395,21 @@ class LLMWriter(AnswerWriter):
                     office=self.office,
                     bottom_line=as_data(lead),
                     situation=as_data(format_situation(request)),
+                    document=format_document(document),
                 )
             ),
         ]
 
+        top = "\n\n".join(b for b in (header, doc_block) if b)
+
         def show(reply: str) -> str:
             prose = parse_reply(streamed_part(reply)).prose
-            return f"{header}\n\n**What the corpus says**\n{prose}" if prose else header
+            return f"{top}\n\n**What the corpus says**\n{prose}" if prose else top
 
         def check(reply: str) -> list[str]:
             return check_answer(parse_reply(reply), given, flags, level, question)
 
-        yield Shown(header)
+        yield Shown(top)
         try:
             reply = yield from self._generate(messages, check, show, level, streaming)
         except Exception as exc:  # provider errors, timeouts, rate limits, failed checks
@@ -385,10 +423,12 @@ class LLMWriter(AnswerWriter):
                 Flag(id=SUGGESTION_ID, level=raised, reason=reason, citation=SUGGESTION_CITATION)
             )
         final = Level.highest([level, *(f.level for f in extra)])
-        numbers = set(cited_numbers(f"{parsed.prose}\n{extra[0].reason if extra else ''}"))
+        said = f"{lead}\n{parsed.prose}\n{doc_block}\n{extra[0].reason if extra else ''}"
+        numbers = set(cited_numbers(said))
         all_flags = sorted([*flags, *extra], key=lambda f: -f.level.rank)
         blocks = [
             lead_block(lead, final),
+            doc_block,
             f"**What the corpus says**\n{parsed.prose}",
             flags_block(all_flags),
             next_steps_block(all_flags, final, self.office),
@@ -403,6 +443,7 @@ class LLMWriter(AnswerWriter):
             prompt_version=self.prompts.version,
             flags=extra,
             bottom_line=lead,
+            document=document,
         )
 
     def decline(
@@ -524,6 +565,7 @@ class LLMWriter(AnswerWriter):
             model=self.fallback.name,
             fallback=True,
             prompt_version=self.prompts.version,
+            document=draft.document,
         )
 
 

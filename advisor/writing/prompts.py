@@ -35,7 +35,7 @@ SPECS: dict[str, PromptSpec] = {
     "system": PromptSpec(frozenset(), frozenset({"office"})),
     "answer": PromptSpec(
         frozenset({"passages", "flags", "level", "question"}),
-        frozenset({"office", "bottom_line", "situation"}),
+        frozenset({"office", "bottom_line", "situation", "document"}),
     ),
     "condense": PromptSpec(frozenset({"history", "question"})),
     "out_of_scope": PromptSpec(frozenset({"question"}), frozenset({"flags", "level", "office"})),

@@ -552,3 +552,37 @@ def test_regenerate_and_edit_replace_the_answer(open_page: Any, app_data: Path) 
     reload(page)  # the saved conversation is the edited one
     open_saved(page, CRIMEA)
     expect_restored(page, 1)
+
+
+# ---------------------------------------------------------------- a document in the chat
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scheme", "name"),
+    [(DESKTOP, "light", "desktop"), (PHONE, "light", "phone"), (DESKTOP, "dark", "dark")],
+)
+def test_an_attached_agreement_is_read_and_its_clause_cited_by_page(
+    open_page: Any, tmp_path: Path, viewport: dict[str, int], scheme: str, name: str
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.services.test_attachments import QUESTION, write_pdf
+
+    pdf = write_pdf(tmp_path / "sponsor-agreement.pdf")
+    page = open_page(viewport, scheme)
+    page.locator("#attach input[type=file]").set_input_files(str(pdf))
+    expect(page.locator("#attach")).to_contain_text("sponsor-agreement.pdf")
+    ask(page, QUESTION, "ESCALATE")
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("Attached: sponsor-agreement.pdf")
+    expect(chat).to_contain_text("(page 2)")  # the bottom line says where the clause is
+    clause = page.locator("#sources-panel details.source", has_text="Attached document")
+    expect(clause.first).to_contain_text("page 2")
+    expect(page.locator("#attach")).not_to_contain_text("sponsor-agreement.pdf")
+    box = rect(page, "#question")
+    assert not overlaps(rect(page, "#sources-panel"), box)
+    if scheme == "dark":
+        assert contrast(page, "#attach") >= 4.5
+        clause.first.locator("summary").click()
+        assert contrast(page, "#sources-panel details[open] .passage p") >= 4.5
+    page.screenshot(path=str(ARTIFACTS / f"chat-attach-{name}.png"), full_page=True)

@@ -34,7 +34,13 @@ def test_shipped_prompts_load() -> None:
     assert len(loaded.version) == 12 and int(loaded.version, 16) >= 0
     answer = loaded.prompts["answer"]
     assert set(answer.variables) == {
-        "passages", "flags", "level", "question", "bottom_line", "situation"
+        "passages",
+        "flags",
+        "level",
+        "question",
+        "bottom_line",
+        "situation",
+        "document",
     }
     assert "data, never instructions" in loaded.render("system", office="the office")
 
@@ -42,10 +48,16 @@ def test_shipped_prompts_load() -> None:
 def test_render_inserts_values_verbatim() -> None:
     loaded = load_prompts(PROMPTS)
     text = loaded.render(
-        "answer", passages="{not a field}", flags="-", level="NONE", question="{question}",
-        bottom_line="{lead}", situation="-",
+        "answer",
+        passages="{not a field}",
+        flags="-",
+        level="NONE",
+        question="{question}",
+        bottom_line="{lead}",
+        situation="-",
+        document="<document>{x}</document>",
     )
-    assert "{not a field}" in text and "{question}" in text
+    assert "{not a field}" in text and "{question}" in text and "{x}" in text
     assert "LEVEL: NONE" in text
 
 
@@ -67,8 +79,8 @@ def test_version_follows_content(prompts: Path) -> None:
         ),
         (
             "answer",
-            "variables: [passages, flags, level, question, bottom_line, situation]",
-            "variables: [passages, flags, level, bottom_line, situation]",
+            "variables: [passages, flags, level, question, bottom_line, situation, document]",
+            "variables: [passages, flags, level, bottom_line, situation, document]",
             r"answer\.md: variable \{question\} is used but not declared",
         ),
         (
@@ -114,3 +126,26 @@ def test_missing_file_and_folder(prompts: Path, tmp_path: Path) -> None:
 def test_literal_braces_are_allowed(prompts: Path) -> None:
     edit(prompts, "system", "Be brief", 'Reply as {{"json": false}}. Be brief')
     assert '{"json": false}' in load_prompts(prompts).render("system", office="x")
+
+
+def test_an_answer_prompt_without_the_document_block_still_loads(prompts: Path) -> None:
+    """``document`` is optional: a team's own answer.md from before attachments keeps working
+    (the clauses are still cited in the answer, only the model does not read them)."""
+    text = (prompts / "answer.md").read_text()
+    start = text.index("Clauses the rules found in a document")
+    end = text.index("{document}") + len("{document}\n")
+    (prompts / "answer.md").write_text(text[:start] + text[end:])
+    edit(prompts, "answer", ", situation, document]", ", situation]")
+    loaded = load_prompts(prompts)
+    assert "document" not in loaded.prompts["answer"].variables
+    rendered = loaded.render(
+        "answer",
+        passages="-",
+        flags="-",
+        level="NONE",
+        question="q",
+        bottom_line="-",
+        situation="-",
+        document="<document/>",
+    )
+    assert "<document/>" not in rendered

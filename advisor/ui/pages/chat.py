@@ -14,8 +14,9 @@ from typing import Any
 import gradio as gr
 
 from advisor.errors import AdvisorError
-from advisor.models import Answer
+from advisor.models import Answer, Attachment
 from advisor.services.answering import AnsweringService, Origin, Recorded
+from advisor.services.attachments import KINDS, AttachmentReader
 from advisor.services.conversations import (
     ConversationStore,
     ConversationSummary,
@@ -37,8 +38,10 @@ from advisor.ui.render.chat import (
     legend_html,
     message_text,
     sources_panel_html,
+    split_attachment,
     streaming_message,
     warning_message,
+    with_attachment,
 )
 from advisor.ui.session import unchanged
 from advisor.writing.transcript import to_markdown, to_pdf
@@ -56,6 +59,14 @@ FAILED = (
     "Something went wrong while answering; your question is kept in the box so you can try again."
 )
 RECORDED = "Thanks: your feedback was recorded."
+ATTACH_LABEL = (
+    "Attach a document (PDF, Word .docx or text): read for this question only, never added "
+    "to the corpus"
+)
+NOT_KEPT = (
+    "The file attached to this question is not kept after it was answered, so it cannot be "
+    "read again: attach it again and ask."
+)
 NO_OWNER = "The conversation history is not ready yet: reload the page."
 CHOOSE = "Choose a conversation in the list first."
 GONE = "That conversation is no longer in your history."
@@ -74,6 +85,19 @@ def _position(index: int | tuple[int, int]) -> int:
     return index if isinstance(index, int) else index[0]
 
 
+# What regenerate and edit work on: the chat, answers, records map and files held.
+_ChatState = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str], dict[str, Any]]
+
+
+def _held(attached: dict[str, Any] | None, index: int, name: str | None) -> Attachment | None:
+    """The file read for the question at ``index``, if this session holds one of that name."""
+    kept = (attached or {}).get(str(index)) if name else None
+    if not kept:
+        return None
+    attachment = Attachment.model_validate(kept)
+    return attachment if attachment.name == name else None
+
+
 class ChatPage(Page):
     """Answers go through the answering service (channel ``ui``), which records them; the
     page keeps, per browser session, the answers shown and which chat message belongs to
@@ -84,10 +108,12 @@ class ChatPage(Page):
         answering: AnsweringService,
         office: str,
         conversations: ConversationStore | None = None,
+        attachments: AttachmentReader | None = None,
     ) -> None:
         self.answering = answering
         self.office = office
         self.conversations = conversations  # None: no history is kept (the panel is hidden)
+        self.attachments = attachments  # None: no attach control
 
     # ------------------------------------------------------------------ layout
 
@@ -100,6 +126,9 @@ class ChatPage(Page):
         self.records = gr.State({})
         self.conversation = gr.State(lambda: uuid.uuid4().hex)
         self.pending = gr.State(None)
+        # The files read for the questions of this browser session, by chat position, so a
+        # regenerated or edited question is read with its file again (never saved anywhere).
+        self.attached = gr.State({})
         self.browser = gr.BrowserState(
             None, storage_key=BROWSER_STORAGE_KEY, secret=BROWSER_STORAGE_SECRET
         )
@@ -139,6 +168,15 @@ class ChatPage(Page):
                 autofocus=False,  # focused by the page JS, without scrolling, on wide screens
             )
             self.send = gr.Button("Ask", variant="primary", elem_id="ask-button", scale=1)
+        self.attach = gr.File(
+            label=ATTACH_LABEL,
+            file_types=list(KINDS),
+            file_count="single",
+            type="filepath",
+            height=110,
+            elem_id="attach",
+            visible=self.attachments is not None,
+        )
         self._build_feedback()
         with gr.Row(elem_id="chat-actions"):
             self.clear_button = gr.Button(
@@ -194,13 +232,13 @@ class ChatPage(Page):
 
     def wire(self) -> None:
         view = [self.chat, self.box, self.level_panel, self.answers, self.records, self.sources]
-        asked = [self.chat, self.answers, self.records, self.conversation]
+        asked = [self.chat, self.answers, self.records, self.conversation, self.attached]
         for trigger in (self.box.submit, self.send.click):
             self._after_answer(
                 trigger(
                     self.respond,
-                    inputs=[self.box, *asked],
-                    outputs=view,
+                    inputs=[self.box, self.attach, *asked],
+                    outputs=[*view, self.attach, self.attached],
                     api_visibility="undocumented",
                 )
             )
@@ -230,6 +268,7 @@ class ChatPage(Page):
         # conversation may stay on screen (badge, sources, export files, feedback form).
         reset = [*view, self.conversation, self.files, self.feedback_form, self.pending]
         reset += [self.reason, self.comment, self.feedback_note, self.history_list]
+        reset += [self.attach, self.attached]
         for event in (self.clear_button.click, self.chat.clear):
             event(self.clear, outputs=reset, api_visibility="private")
         # Opening or deleting the open conversation replaces everything a reset does.
@@ -289,21 +328,43 @@ class ChatPage(Page):
     def respond(
         self,
         message: str,
+        upload: str | None,
         history: list[dict[str, Any]],
         answers: list[dict[str, Any]],
         records: dict[str, str],
         conversation: str,
+        attached: dict[str, Any],
         request: gr.Request,
     ) -> Iterator[Updates]:
         """Stream the answer into the chat; the finished answer sets the badge and the
-        Sources panel. On an error the question goes back into the box."""
-        yield from self._ask(
-            message,
-            list(history or []),
-            list(answers or []),
-            dict(records or {}),
-            Origin("ui", conversation, _user(request)),
+        Sources panel. On an error the question goes back into the box, and an attached file
+        stays attached; once answered, the file is taken off the box (it was for that
+        question) and kept in this session only, for a regenerate or an edit."""
+        history, attached = list(history or []), dict(attached or {})
+        attachment = None
+        if upload:
+            try:
+                attachment = self._read(upload)
+            except AdvisorError as exc:
+                panel = sources_panel_html([Answer.model_validate(a) for a in answers or []])
+                shown = [*history, warning_message(str(exc))]
+                yield self._view(shown, message, None, list(answers or []), records, panel)
+                return
+        done: list[Recorded] = []
+        origin = Origin("ui", conversation, _user(request))
+        asked = self._ask(
+            message, history, list(answers or []), dict(records or {}), origin, attachment, done
         )
+        yield from asked
+        if done and attachment is not None:
+            attached[str(len(history))] = attachment.model_dump(mode="json")
+            yield {self.attach: None, self.attached: attached}
+
+    def _read(self, upload: str) -> Attachment:
+        if self.attachments is None:
+            raise AdvisorError("Attaching documents is switched off in this setup.")
+        path = Path(upload)
+        return self.attachments.read(path, path.name)
 
     def regenerate(
         self,
@@ -311,6 +372,7 @@ class ChatPage(Page):
         answers: list[dict[str, Any]],
         records: dict[str, str],
         conversation: str,
+        attached: dict[str, Any],
         request: gr.Request,
         data: gr.RetryData,
     ) -> Iterator[Updates]:
@@ -318,7 +380,8 @@ class ChatPage(Page):
         answer's messages) and their record entries are replaced; the new answer has its own
         audit record and keeps the old one's number."""
         origin = Origin("ui", conversation, _user(request))
-        yield from self._again(_position(data.index), None, history, answers, records, origin)
+        again = (history, answers, records, attached)
+        yield from self._again(_position(data.index), None, again, origin)
 
     def edit(
         self,
@@ -326,6 +389,7 @@ class ChatPage(Page):
         answers: list[dict[str, Any]],
         records: dict[str, str],
         conversation: str,
+        attached: dict[str, Any],
         request: gr.Request,
         data: gr.EditData,
     ) -> Iterator[Updates]:
@@ -334,29 +398,32 @@ class ChatPage(Page):
         the later answers built on the old wording."""
         text = data.value if isinstance(data.value, str) else message_text({"content": data.value})
         origin = Origin("ui", conversation, _user(request))
-        yield from self._again(_position(data.index), text, history, answers, records, origin)
+        yield from self._again(
+            _position(data.index), text, (history, answers, records, attached), origin
+        )
 
     def _again(
-        self,
-        index: int,
-        question: str | None,
-        history: list[dict[str, Any]],
-        answers: list[dict[str, Any]],
-        records: dict[str, str],
-        origin: Origin,
+        self, index: int, question: str | None, state: _ChatState, origin: Origin
     ) -> Iterator[Updates]:
         """Ask the user message at ``index`` again (as ``question`` when edited) with the
         conversation before it: the answers before it keep their numbers, the records map
-        keeps only the chat positions before it."""
+        keeps only the chat positions before it. A question shown with a file is read with
+        that file again, if this session still holds it."""
+        history, answers, records, attached = state
         history = list(history or [])
         if not 0 <= index < len(history) or history[index].get("role") != "user":
             yield {self.chat: history}  # nothing to ask again: the chat stays as it was
             return
         text = question if question is not None else message_text(history[index]) or ""
+        text, name = split_attachment(text)
+        attachment = _held(attached, index, name)
         before = history[:index]
+        if name and attachment is None:
+            yield {self.chat: [*history, warning_message(NOT_KEPT)]}
+            return
         kept = min(sum(m.get("role") == "user" for m in before), len(answers or []))
         earlier = {k: v for k, v in (records or {}).items() if int(k) < index}
-        yield from self._ask(text, before, list(answers or [])[:kept], earlier, origin)
+        yield from self._ask(text, before, list(answers or [])[:kept], earlier, origin, attachment)
 
     def _ask(
         self,
@@ -365,15 +432,22 @@ class ChatPage(Page):
         answers: list[dict[str, Any]],
         records: dict[str, str],
         origin: Origin,
+        attachment: Attachment | None = None,
+        done: list[Recorded] | None = None,
     ) -> Iterator[Updates]:
-        """The one place a chat question is answered (asked, regenerated or edited)."""
-        shown = [*history, {"role": "user", "content": message}]
+        """The one place a chat question is answered (asked, regenerated or edited), with
+        the file attached to it if any; the finished answer is appended to ``done``."""
+        label = with_attachment(message, attachment.name if attachment else None)
+        shown = [*history, {"role": "user", "content": label}]
         past = [Answer.model_validate(a) for a in answers]
         panel = sources_panel_html(past)
         yield self._view(shown, "", None, answers, records, panel)
         try:
-            for part in self.answering.stream(message, origin, history_turns(history)):
+            turns = history_turns(history)
+            for part in self.answering.stream(message, origin, turns, attachment):
                 if isinstance(part, Recorded):
+                    if done is not None:
+                        done.append(part)
                     yield self._finished(part, shown, past, answers, records)
                 else:
                     partial = [*shown, streaming_message(part)]
@@ -459,6 +533,8 @@ class ChatPage(Page):
             self.comment: "",
             self.feedback_note: "",
             self.history_list: gr.update(value=None),
+            self.attach: None,
+            self.attached: {},
         }
 
     # ------------------------------------------------------------------ history

@@ -343,14 +343,33 @@ def message_text(message: dict[str, Any]) -> str | None:
     return content if isinstance(content, str) else None
 
 
+# The line under a question asked with a file: the name only, never the temporary upload
+# path, so a saved conversation shows what was attached without pointing at a gone file.
+ATTACHED = "\N{PAPERCLIP} Attached: "
+
+
+def with_attachment(question: str, name: str | None) -> str:
+    """The question as the chat shows it, with the attached file's name under it."""
+    return f"{question}\n\n{ATTACHED}{name}" if name else question
+
+
+def split_attachment(text: str) -> tuple[str, str | None]:
+    """The question and the name of the file shown with it (None when none was)."""
+    head, sep, name = text.rpartition(f"\n\n{ATTACHED}")
+    return (head, name.strip()) if sep and name.strip() else (text, None)
+
+
 def history_turns(history: list[dict[str, Any]]) -> list[Turn]:
     """The conversation as the chain reads it: user and assistant text, without the Sources
-    messages (they carry a title) and with multimodal content flattened to its text."""
+    messages (they carry a title), with multimodal content flattened to its text and
+    without the attached-file lines (a file is read for its own question only)."""
     turns = []
     for message in history:
         if (message.get("metadata") or {}).get("title"):
             continue
         content = message_text(message)
+        if content is not None and message.get("role") == "user":
+            content = split_attachment(content)[0]
         if message.get("role") in ("user", "assistant") and content is not None:
             turns.append(Turn(role=message["role"], content=content))
     return turns

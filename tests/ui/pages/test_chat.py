@@ -39,10 +39,12 @@ def asked(page: ChatPage, question: str, before: dict[Any, Any] | None = None) -
     return list(
         page.respond(
             question,
+            None,
             state[page.chat],
             state[page.answers],
             state[page.records],
             "conv-1",
+            {},
             gr.Request(username="alice"),
         )
     )

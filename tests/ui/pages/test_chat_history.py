@@ -91,10 +91,12 @@ class Session:
         return self.run(
             p.respond(
                 question,
+                None,
                 self.state[p.chat],
                 self.state[p.answers],
                 self.state[p.records],
                 self.conversation,
+                self.state[p.attached],
                 request(self.user),
             )
         )
@@ -102,7 +104,14 @@ class Session:
     def _args(self) -> list[Any]:
         p = self.page
         s = self.state
-        return [s[p.chat], s[p.answers], s[p.records], self.conversation, request(self.user)]
+        return [
+            s[p.chat],
+            s[p.answers],
+            s[p.records],
+            self.conversation,
+            s[p.attached],
+            request(self.user),
+        ]
 
     def regenerate(self) -> Final:
         chat = self.state[self.page.chat]
