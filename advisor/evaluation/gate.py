@@ -324,18 +324,7 @@ def _per_case_gate(
             f"no baseline for these cases: not gated (none of the run's {len(outcomes)} "
             f"case(s) is among the baseline's {len(known)})"
         )
-        return GateResult(
-            passed=True,
-            metrics_passed=True,
-            prohibited_below_escalate=[],
-            checks=[],
-            notes=[note],
-            coverage="no shared cases",
-            gated=False,
-            compared=0,
-            baseline_cases=len(known),
-            new_cases=new,
-        )
+        return _not_gated(note, "no shared cases", len(known), new)
     if whole and not new:
         checks, notes = _metric_checks(metrics, scopes, baseline, baseline)
     else:
@@ -413,17 +402,7 @@ def _whole_suite_gate(
             f"(an earlier format, without per-case results) holds whole-suite metrics only; "
             f"subset gating needs a regenerated baseline: {REGENERATE}"
         )
-        return GateResult(
-            passed=True,
-            metrics_passed=True,
-            prohibited_below_escalate=[],
-            checks=[],
-            notes=[note],
-            coverage="not comparable",
-            gated=False,
-            compared=0,
-            baseline_cases=baseline.cases,
-        )
+        return _not_gated(note, "not comparable", baseline.cases)
     checks, notes = _metric_checks(metrics, scopes, baseline, baseline)
     if produced_by is not None and baseline.produced_by is not None:
         notes += _provenance_notes(baseline.produced_by, produced_by)
@@ -493,3 +472,21 @@ def gate_outcomes(
     gate.prohibited_below_escalate = missed
     gate.passed = gate.metrics_passed and not missed
     return gate
+
+
+def _not_gated(
+    note: str, coverage: str, baseline_cases: int | None, new: list[str] | None = None
+) -> GateResult:
+    """A run the baseline cannot judge: it passes, says why, and gates nothing."""
+    return GateResult(
+        passed=True,
+        metrics_passed=True,
+        prohibited_below_escalate=[],
+        checks=[],
+        notes=[note],
+        coverage=coverage,
+        gated=False,
+        compared=0,
+        baseline_cases=baseline_cases,
+        new_cases=new or [],
+    )

@@ -22,7 +22,6 @@ from tests.conftest import (
     REPO,
     RULES,
     TEST_CORPUS,
-    launch_chromium,
     running_app,
     shared_path,
 )
@@ -112,18 +111,6 @@ def site(tmp_path_factory) -> Iterator[dict[str, object]]:
     }
     with running_app(env, root, root / "app.log") as url:
         yield {"url": url, "root": root}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=20_000)  # a loaded CI machine is slow
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        yield chromium
-        chromium.close()
 
 
 def _ask(page, question: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, launch_chromium, running_app
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -67,18 +67,6 @@ def app_url(app_data: Path) -> Iterator[str]:
     }
     with running_app(env, REPO, app_data / "app.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=20_000)  # a loaded CI machine is slow
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from advisor.evaluation.gate import load_baseline
 from advisor.records.auth import hash_password
-from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, launch_chromium, running_app
+from tests.conftest import ARTIFACTS, REPO, RULES, TEST_CORPUS, running_app
 from tests.ui.test_chat_browser import contrast
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -117,18 +117,6 @@ def _clean_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("ADVISOR_")}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=20_000)  # a loaded CI machine is slow
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        yield chromium
-        chromium.close()
 
 
 def _matrix(page: Any) -> list[list[int]]:
