@@ -12,13 +12,7 @@ tells the advisor what to answer is noted, never obeyed, never a finding.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from advisor.corpus.chunking import split_sentences
 from advisor.models import (
@@ -31,6 +25,7 @@ from advisor.models import (
 )
 from advisor.rules.escalation import Assessment, EscalationEngine, RuleSet
 from advisor.rules.facts import FIXED, PARTY_KINDS
+from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.rules.phrasings import clauses as phrase_pieces
 from advisor.rules.situation import Situation
 
@@ -45,50 +40,6 @@ _NUMBERED = re.compile(
     r"(?:ARTICLE|Article|SECTION|Section)\s+[\dIVXLC]+)\s)"
 )
 _LONG = 700
-
-
-class PrefetchEmbeddings(Embeddings):
-    """Embeddings with a bounded memo that a caller fills in one batch.
-
-    The rules embed one text's clauses per call; a document's hundreds of sentences embedded
-    that way take several times longer than in one batch. ``prefetch`` embeds them together,
-    and the per-clause calls then find them here. Vectors are exactly the wrapped model's.
-    """
-
-    def __init__(self, inner: Embeddings, size: int = 8192, batch: int = 256) -> None:
-        self.inner = inner
-        self.size = size
-        self.batch = batch
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _keep(self, texts: list[str], vectors: list[list[float]]) -> None:
-        with self._lock:
-            for text, vector in zip(texts, vectors, strict=True):
-                self._memo[text] = np.asarray(vector, dtype=np.float32)
-                self._memo.move_to_end(text)
-            while len(self._memo) > self.size:
-                self._memo.popitem(last=False)
-
-    def prefetch(self, texts: Iterable[str]) -> None:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        for start in range(0, len(missing), self.batch):
-            part = missing[start : start + self.batch]
-            self._keep(part, self.inner.embed_documents(part))
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            found = {t: self._memo[t] for t in texts if t in self._memo}
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        fresh: dict[str, list[float]] = {}
-        if missing:
-            fresh = dict(zip(missing, self.inner.embed_documents(missing), strict=True))
-            self._keep(list(fresh), list(fresh.values()))
-        return [fresh[t] if t in fresh else found[t].tolist() for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
 
 
 @dataclass(frozen=True)

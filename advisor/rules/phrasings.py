@@ -13,11 +13,13 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.text import asking_cue
@@ -36,12 +38,58 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
+class PrefetchEmbeddings(Embeddings):
+    """Embeddings with a bounded memo that a caller fills in one batch.
+
+    The rules embed one text's clauses per call; a document's hundreds of sentences embedded
+    that way take several times longer than in one batch. ``prefetch`` embeds them together,
+    and the per-clause calls then find them here. Vectors are exactly the wrapped model's.
+    """
+
+    def __init__(self, inner: Embeddings, size: int = 8192, batch: int = 256) -> None:
+        self.inner = inner
+        self.size = size
+        self.batch = batch
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _keep(self, texts: list[str], vectors: list[list[float]]) -> None:
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._memo[text] = np.asarray(vector, dtype=np.float32)
+                self._memo.move_to_end(text)
+            while len(self._memo) > self.size:
+                self._memo.popitem(last=False)
+
+    def prefetch(self, texts: Iterable[str]) -> None:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        for start in range(0, len(missing), self.batch):
+            part = missing[start : start + self.batch]
+            self._keep(part, self.inner.embed_documents(part))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            found = {t: self._memo[t] for t in texts if t in self._memo}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        fresh: dict[str, list[float]] = {}
+        if missing:
+            fresh = dict(zip(missing, self.inner.embed_documents(missing), strict=True))
+            self._keep(list(fresh), list(fresh.values()))
+        return [fresh[t] if t in fresh else found[t].tolist() for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
 def embed_cached(embeddings: Embedder, texts: list[str], cache_dir: Path | None) -> np.ndarray:
     """Unit-length embeddings of fixed texts, kept on disk by a hash of the texts so that a
     restart does not embed hundreds of example phrasings again."""
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
-    key = hashlib.sha256("\0".join([type(embeddings).__name__, *texts]).encode()).hexdigest()
+    # The model's own class names the cache, not a memo wrapped around it.
+    model = embeddings.inner if isinstance(embeddings, PrefetchEmbeddings) else embeddings
+    key = hashlib.sha256("\0".join([type(model).__name__, *texts]).encode()).hexdigest()
     path = cache_dir / f"phrasings-{key[:20]}.npy" if cache_dir else None
     if path is not None and path.exists():
         try:

@@ -27,7 +27,8 @@ from advisor.chain import Advisor, build_advisor
 from advisor.errors import InputError
 from advisor.models import Answer, Attachment, Level, Page
 from advisor.records.audit import AuditLog
-from advisor.rules.clauses import ClauseFinder, PrefetchEmbeddings, split_clauses
+from advisor.rules.clauses import ClauseFinder, split_clauses
+from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.rules.escalation import EscalationEngine
 from advisor.screening import screener_from_settings
 from advisor.services.answering import AnsweringService, Origin
