@@ -19,10 +19,10 @@ from advisor.corpus.store import ChunkStore, build_embeddings, open_store
 from advisor.errors import InputError, RulesError, StoreError
 from advisor.models import Answer, Attachment, AttachmentSummary, Flag, Level, ScoredChunk, Turn
 from advisor.rules.clauses import ClauseFinder, DocumentFindings, combine
-from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.rules.conversation import is_follow_up, near_domain, prefer_regime
 from advisor.rules.determinations import DeterminationIndex, load_determinations
 from advisor.rules.escalation import Assessment, EscalationEngine
+from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.screening import Screener, screener_from_settings
 from advisor.settings import Settings, configure_offline
 from advisor.text import normalise

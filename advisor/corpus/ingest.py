@@ -113,6 +113,11 @@ def _sidecar_meta(path: Path) -> dict[str, Any]:
     return _mapping(text, f"{sidecar}: metadata")
 
 
+def title_from_name(name: str) -> str:
+    """The title a document gets when neither its metadata nor a sidecar gives one."""
+    return Path(name).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
 def _meta(path: Path, raw: dict[str, Any]) -> DocMeta:
     raw = {k: v for k, v in raw.items() if v is not None}
     cfr = CFR_FILE.search(path.stem)
@@ -121,7 +126,7 @@ def _meta(path: Path, raw: dict[str, Any]) -> DocMeta:
         raw.setdefault("title", f"{title_no} CFR Part {cfr['part']}")
         raw.setdefault("doc_type", "regulation")
         raw.setdefault("jurisdiction", CFR_JURISDICTION.get(title_no, "general"))
-    raw.setdefault("title", path.stem.replace("-", " ").replace("_", " ").strip().capitalize())
+    raw.setdefault("title", title_from_name(path.name))
     for key in ("effective_date", "version"):
         if key in raw:
             raw[key] = str(raw[key]).strip()

@@ -45,6 +45,7 @@ from advisor.corpus.ingest import (
     check_chunk_budget,
     load_document,
     source_name,
+    title_from_name,
 )
 from advisor.errors import InputError, StoreError
 from advisor.models import Chunk, DocMeta, DocType, IngestReport, Jurisdiction
@@ -232,18 +233,11 @@ def build_meta(
     return meta
 
 
-def _name_title(name: str) -> str:
-    """The title the loader falls back to when neither the form nor the file gives one (the
-    file name, see ``advisor.corpus.ingest``): not a title anyone chose, so it counts as
-    missing."""
-    return Path(name).stem.replace("-", " ").replace("_", " ").strip().capitalize()
-
-
 def missing_fields(meta: UploadMeta, doc_meta: DocMeta, name: str) -> tuple[str, ...]:
     """The REQUIRED fields (as the form names them) that neither the form nor the file's own
     metadata (front matter, PDF title, sidecar) gives."""
     given = {
-        "title": bool(meta.title) or doc_meta.title != _name_title(name),
+        "title": bool(meta.title) or doc_meta.title != title_from_name(name),
         "effective_date": bool(doc_meta.effective_date),
         "version": bool(doc_meta.version),
         "owner": bool(doc_meta.owner),

@@ -28,8 +28,8 @@ from advisor.errors import InputError
 from advisor.models import Answer, Attachment, Level, Page
 from advisor.records.audit import AuditLog
 from advisor.rules.clauses import ClauseFinder, split_clauses
-from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.rules.escalation import EscalationEngine
+from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.screening import screener_from_settings
 from advisor.services.answering import AnsweringService, Origin
 from advisor.services.attachments import AttachmentReader, display
