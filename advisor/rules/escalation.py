@@ -338,6 +338,12 @@ class RuleSet:
             if token == "," or token.lower() in self.breaks:
                 break
             window.insert(0, token)
+        # "subject or not to the EAR" weighs both sides; it denies nothing.
+        window = [
+            t
+            for i, t in enumerate(window)
+            if not (t.lower() in ("not", "nor") and i and window[i - 1].lower() == "or")
+        ]
         asking = asking_cue(_sentence_of(text, match))
         if asking is not None:  # "Can't my students see it?" asks; it does not deny
             lowered = [t.lower() for t in window]

@@ -94,6 +94,7 @@ ACTIVITIES = {
     "payment": "pay or receive money",
     "permitted_review": "a sponsor review only for patents or the sponsor's own information",
     "ask_definition": "ask what a term or rule means",
+    "ask_classification": "ask for an item's classification (ECCN)",
     "import": "buy or import from",
     "report_violation": "report or disclose a possible violation",
     "evasion": "evade or get around sanctions or export controls",

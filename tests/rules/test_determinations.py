@@ -106,6 +106,16 @@ def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
             "Our sponsor wants to approve every paper before we submit it. Does that matter?",
             "fr-sponsor-approval-or-veto-breaks-it",
         ),
+        # a classification request for a public component, with and without cryptography
+        (
+            "Our legal team needs the ECCN of your JSON parser before we ship our app with it.",
+            "pub-eccn-of-open-source-component",
+        ),
+        (
+            "Which ECCN applies to the cipher suites in the open-source TLS library we bundle?",
+            "enc-eccn-of-open-source-crypto-component",
+        ),
+        ("What does ECCN mean?", "proc-what-is-an-eccn-and-the-ccl"),
     ],
 )
 def test_the_fitting_determination_is_found(

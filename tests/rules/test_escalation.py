@@ -459,6 +459,7 @@ RULE_EXAMPLES = {
     "published-information": "Is a paper already published in a journal subject to the EAR?",
     "sponsor-permitted-review": "The sponsor wants a prepublication review to file patents.",
     "public-encryption-code": "I want to release our AES-based library on GitHub.",
+    "encryption-product-classification": "Which ECCN do we list for the crypto library in our app?",
     "nonstandard-crypto-publication": "I want to publish my new cipher on GitHub.",
     "travel-ally-devices": "Can I take my laptop to a conference in Germany?",
     "e2e-encrypted-carve-out": "We store our data in a cloud bucket abroad, end-to-end encrypted.",

@@ -300,3 +300,88 @@ def test_missing_facts_are_listed_and_answerable(engine) -> None:
         [Turn(role="user", content="Can I send the code to my collaborator?")],
     )
     assert "publication" not in later.situation.missing
+
+
+# ---------------------------------------------------------------- how people word it
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # a classification request, not a definition question
+        (
+            "What is the ECCN of Sophus?",
+            {"activity:ask_classification"},
+            {"activity:ask_definition"},
+        ),
+        (
+            "we need the export control classification number for csv-parser",
+            {"activity:ask_classification"},
+            set(),
+        ),
+        # "Export Control Certification Number" is a misnamed ECCN, not the I-129 certification
+        (
+            "Does Leptonica have an ECCN (Export Control Certification Number)?",
+            {"activity:ask_classification"},
+            {"activity:deemed_export_certification"},
+        ),
+        # ... while a definition question stays one
+        (
+            "What is an 'Export Control Classification Number' (ECCN)?",
+            {"activity:ask_definition"},
+            {"activity:ask_classification"},
+        ),
+        (
+            "What constitutes the 'use' of a controlled commodity?",
+            {"activity:ask_definition", "item:hardware"},
+            set(),
+        ),
+        # visiting a website is not travel; a site visit abroad is
+        (
+            "i wanted to visit snort website and i couldn't access it",
+            {"activity:block_users"},
+            {"activity:travel"},
+        ),
+        ("I will visit the field site next month", {"activity:travel"}, set()),
+        ("We want to go to Cuba as tourists", {"activity:travel"}, set()),
+        ("Our international grad students want to see the data", {"activity:release"}, set()),
+        # a customer buying from us is a sale, not an import
+        ("A company wants to buy from us", {"activity:service"}, {"activity:import"}),
+        ("We plan to buy servers from a supplier", {"activity:import", "item:hardware"}, set()),
+        # protective software is not intrusion software; malware samples are
+        (
+            "Is exporting anti-virus and anti-malware software authorized?",
+            set(),
+            {"item:intrusion"},
+        ),
+        ("We collected malware samples for the study", {"item:intrusion"}, set()),
+        ("What FOSS software is trade restricted?", {"item:public_code"}, set()),
+        ("Can we ship physical items developed in the project?", {"item:hardware"}, set()),
+        ("Is anything excluded from export control laws?", {"activity:ask_definition"}, set()),
+        # the Automated Export System is not the cipher
+        (
+            "When is an ECCN required in the Automated Export System (AES)?",
+            set(),
+            {"item:encryption"},
+        ),
+        ("Our app encrypts files with AES-256", {"item:encryption"}, set()),
+    ],
+)
+def test_everyday_wording_states_the_right_facts(
+    engine, text: str, present: set[str], absent: set[str]
+) -> None:
+    facts = set(situation(engine, text).facts)
+    assert present <= facts, present - facts
+    assert not absent & facts, absent & facts
+
+
+def test_weighing_both_sides_is_not_a_negation(engine) -> None:
+    text = "Is this open source software subject or not to Encryption rules?"
+    assert "item:encryption" in set(situation(engine, text).facts)
+    denied = situation(engine, "This is not encryption software.")
+    assert "item:encryption" not in set(denied.facts)
+
+
+def test_the_governing_party_of_north_korea_names_the_country(engine) -> None:
+    s = situation(engine, "Can we sell our router to the Workers' Party of Korea?")
+    assert "KP" in {*s.destinations, *s.nationalities, *s.topics}
