@@ -20,7 +20,11 @@ from advisor.errors import InputError, RulesError, StoreError
 from advisor.models import Answer, Attachment, AttachmentSummary, Flag, Level, ScoredChunk, Turn
 from advisor.rules.clauses import ClauseFinder, DocumentFindings, combine
 from advisor.rules.conversation import is_follow_up, near_domain, prefer_regime
-from advisor.rules.determinations import DeterminationIndex, load_determinations
+from advisor.rules.determinations import (
+    DeterminationIndex,
+    DeterminationMatch,
+    load_determinations,
+)
 from advisor.rules.escalation import Assessment, EscalationEngine
 from advisor.rules.phrasings import PrefetchEmbeddings
 from advisor.screening import Screener, screener_from_settings
@@ -198,7 +202,8 @@ class Advisor:
     def _decide(
         self, asked: str, assessment: Assessment, vector: list[float]
     ) -> tuple[Level, BottomLine]:
-        """The level and the lead: a fitting determination may raise the level, never lower it."""
+        """The level and the lead: a fitting determination may raise the level; it lowers it
+        only by settling rules it names, for its own situation and a close match."""
         match = None
         if self.determinations is not None:
             match = self.determinations.best(
@@ -206,7 +211,10 @@ class Advisor:
                 set(assessment.situation.facts),
                 assessment.level,
                 assessment.situation.jurisdictions,
+                assessment.flags,
             )
+        if match is not None and match.settled:
+            _settle(assessment, match)
         level = (
             Level.highest([assessment.level, match.determination.level])
             if match
@@ -406,6 +414,19 @@ def build_advisor(
     )
 
 
+def _settle(assessment: Assessment, match: DeterminationMatch) -> None:
+    """The rules a curated determination answers in full leave the level and the reasons;
+    a note says which, so the answer never shows a flag its level contradicts."""
+    settled = set(match.settled)
+    names = ", ".join(sorted(settled))
+    assessment.flags = [f for f in assessment.flags if f.id not in settled]
+    assessment.level = Level.highest([f.level for f in assessment.flags])
+    assessment.notes.append(
+        f"The curated determination {match.determination.id} answers this situation in full,"
+        f" so the general rule(s) {names} do not set the level."
+    )
+
+
 def build_determinations(
     settings: Settings, escalation: EscalationEngine, embeddings: Embeddings, cache: Path
 ) -> tuple[DeterminationIndex | None, str | None]:
@@ -417,7 +438,9 @@ def build_determinations(
     sources: dict[str, str] = {}
     rules = escalation.rules
     try:
-        entries = load_determinations(folder, set(rules.places), set(rules.groups), sources)
+        entries = load_determinations(
+            folder, set(rules.places), set(rules.groups), sources, {r.id for r in rules.rules}
+        )
     except RulesError as exc:
         log.warning("determinations not loaded: %s", exc)
         return None, f"The curated determinations could not be loaded: {exc}"

@@ -273,6 +273,26 @@ def test_bottom_line_answers_cites_and_agrees_with_the_level(real_advisor, quest
 
 
 @pytest.mark.slow
+def test_a_determination_settles_only_the_rules_it_names(real_advisor) -> None:
+    """How a general licence works is answered by its determination, not by the embargo
+    rule's transfer verdict; controlled items under the same general licence still block."""
+    process = real_advisor.ask(
+        "Our Havana trip fits an OFAC general license category. Do we still need a written "
+        "request to OFAC before we travel and conduct transactions there?"
+    )
+    assert process.determination == "emb-ofac-general-licence-no-application"
+    assert process.level is Level.REVIEW
+    assert "embargo-controlled-transfer" not in {f.id for f in process.flags}
+    assert any("answers this situation in full" in n for n in process.notes)
+    assert process.bottom_line.startswith("No")
+    shipped = real_advisor.ask(
+        "Can I ship our exploit kit to a buyer in Havana under a general license?"
+    )
+    assert shipped.level is Level.PROHIBITED
+    assert "embargo-controlled-transfer" in {f.id for f in shipped.flags}
+
+
+@pytest.mark.slow
 def test_bottom_lines_are_specific_not_fixed_per_level(real_advisor) -> None:
     leads = {
         real_advisor.ask(q).bottom_line

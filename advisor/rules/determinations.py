@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from advisor.errors import RulesError
-from advisor.models import Jurisdiction, Level
+from advisor.models import Flag, Jurisdiction, Level
 from advisor.rules.facts import atoms_of, check_atom, holds
 from advisor.rules.phrasings import Embedder, embed_cached
 from advisor.yamlfile import load_model
@@ -76,6 +76,11 @@ class Determination(_Strict):
     key_points: list[str] = Field(default_factory=list)
     status: Status = "verified"
     as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # Rules this entry answers in full for its situation: a general rule ("any Cuba transfer
+    # is prohibited") must not outrank the curated answer to "does a general licence need an
+    # application?". Only an entry with facts of its own may settle, and only when it fits
+    # closely; every other rule still sets the level.
+    settles: list[str] = Field(default_factory=list)
 
     @field_validator("questions")
     @classmethod
@@ -100,6 +105,8 @@ class Determination(_Strict):
     def model_post_init(self, _context: object) -> None:
         if self.status in ("unverified", "changing") and not self.as_of:
             raise ValueError(f"{self.id}: status {self.status} needs as_of (YYYY-MM-DD)")
+        if self.settles and not (self.applies_when.all or self.applies_when.any):
+            raise ValueError(f"{self.id}: settles rules, so it must name the facts it applies to")
 
 
 class DeterminationFile(_Strict):
@@ -114,11 +121,16 @@ def load_determination_file(path: Path) -> list[Determination]:
 
 
 def load_determinations(
-    folder: Path, places: set[str], groups: set[str], sources: dict[str, str] | None = None
+    folder: Path,
+    places: set[str],
+    groups: set[str],
+    sources: dict[str, str] | None = None,
+    rule_ids: set[str] | None = None,
 ) -> list[Determination]:
     """Every file of the folder; ids unique across files and every fact known.
 
-    ``sources`` (when given) is filled with each id's file, for citations.
+    ``sources`` (when given) is filled with each id's file, for citations; ``rule_ids``
+    (when given) are the rules a ``settles`` entry may name.
     """
     entries: list[Determination] = []
     problems: list[str] = []
@@ -133,6 +145,13 @@ def load_determinations(
             for atom in entry.applies_when.atoms()
             if (p := check_atom(atom, places, groups))
         ]
+        if rule_ids is not None:
+            problems += [
+                f"{path.name}: determination {entry.id}: settles unknown rule {rid!r}"
+                for entry in loaded
+                for rid in entry.settles
+                if rid not in rule_ids
+            ]
     seen: set[str] = set()
     for entry in entries:
         if entry.id in seen:
@@ -147,6 +166,7 @@ class DeterminationMatch(BaseModel):
     determination: Determination
     score: float
     source: str
+    settled: list[str] = Field(default_factory=list, description="Rule ids it settled.")
 
 
 def _fits(entry: Determination, facts: set[str]) -> bool:
@@ -210,13 +230,18 @@ class DeterminationIndex:
         return sorted(best.items(), key=lambda kv: -kv[1])
 
     def best(
-        self, vector: Sequence[float], facts: set[str], level: Level, jurisdictions: list[str]
+        self,
+        vector: Sequence[float],
+        facts: set[str],
+        level: Level,
+        jurisdictions: list[str],
+        flags: Sequence[Flag] = (),
     ) -> DeterminationMatch | None:
         """The closest determination that fits the facts and does not answer below the
         rules' level (a rule that found more than the determination knows wins). One whose
         own facts hold ("specific") may match less closely than one that rests on its
         phrasings alone, and only a specific one may raise the level."""
-        best: tuple[float, int, float] | None = None
+        best: tuple[float, int, float, list[str]] | None = None
         closest: float | None = None  # the best fitting phrasing, whatever its level
         for index, score in self.ranked(vector)[:25]:
             entry = self.entries[index]
@@ -226,10 +251,11 @@ class DeterminationIndex:
             if not _fits(entry, facts):
                 continue
             closest = score if closest is None else closest
+            floor, settled = self._floor(entry, flags, level, score)
             # A far weaker match that merely has the right level answers another question.
-            if entry.level.rank < level.rank or score < closest - self.margin:
+            if entry.level.rank < floor.rank or score < closest - self.margin:
                 continue
-            if entry.level.rank > level.rank and (
+            if entry.level.rank > floor.rank and (
                 not (specific and score >= self.raise_threshold)
                 or "activity:ask_definition" in facts  # a definition never raises a level
             ):
@@ -238,13 +264,26 @@ class DeterminationIndex:
                 continue
             adjusted = score + (self.specific_bonus if specific else 0.0)
             if best is None or adjusted > best[0]:
-                best = (adjusted, index, score)
+                best = (adjusted, index, score, settled)
         if best is None:
             return None
         entry = self.entries[best[1]]
         return DeterminationMatch(
-            determination=entry, score=best[2], source=self.sources.get(entry.id, "")
+            determination=entry,
+            score=best[2],
+            source=self.sources.get(entry.id, ""),
+            settled=best[3],
         )
+
+    def _floor(
+        self, entry: Determination, flags: Sequence[Flag], level: Level, score: float
+    ) -> tuple[Level, list[str]]:
+        """The level the entry may not answer below: the rules' level, or, for a close
+        match that settles some of the rules that fired, the level of the others."""
+        settled = [f.id for f in flags if f.id in entry.settles]
+        if not settled or score < self.raise_threshold:
+            return level, []
+        return Level.highest([f.level for f in flags if f.id not in entry.settles]), settled
 
 
 def _regime_fits(jurisdiction: str, jurisdictions: list[str]) -> bool:

@@ -95,6 +95,8 @@ ACTIVITIES = {
     "permitted_review": "a sponsor review only for patents or the sponsor's own information",
     "ask_definition": "ask what a term or rule means",
     "ask_classification": "ask for an item's classification (ECCN)",
+    "general_licence": "rely on an OFAC general licence",
+    "ofac_licensing": "ask OFAC for a licence or permission",
     "import": "buy or import from",
     "report_violation": "report or disclose a possible violation",
     "evasion": "evade or get around sanctions or export controls",

@@ -231,7 +231,10 @@ _FRAGMENT_END = re.compile(r"(?:[:,;]|\b(?:or|and|to|of|the|a|an))$")
 _BOILERPLATE_START = re.compile(
     r"^(?:This (?:guidance|checklist|template|document|guide)|It does not)\b"
 )
-_FIELD = re.compile(r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$")
+# A template line ("Field: TCP briefing date ____") is a form to fill in, never a finding.
+_FIELD = re.compile(
+    r"_{3,}|\[ \]|☐|<[^>]{2,40}>|\{[a-z_]+\}|^[A-Z][\w /()-]{1,40}:\s*$|:\s*$|^Field:\s"
+)
 # "What is an export licence?", "What does 'use' mean?", "define deemed export"
 _DEFINITION_ASKED = re.compile(
     r"^\W*(?:(?:so|ok|hi|quick question)\W+)?(?:what\s+(?:is|are|does|constitutes)|define|"
@@ -320,7 +323,7 @@ def _usable(sentence: str) -> bool:
 
 def _clean(sentence: str) -> str:
     sentence = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?", "", sentence)
-    sentence = sentence.replace("**", "").replace("__", "")
+    sentence = re.sub(r"(?<!_)__(?!_)", "", sentence.replace("**", ""))  # bold, not blanks
     return " ".join(sentence.split())
 
 

@@ -80,6 +80,33 @@ def test_duplicate_ids_across_files_are_rejected(tmp_path: Path, rules: RuleSet)
         load_determinations(tmp_path, set(rules.places), set(rules.groups))
 
 
+def test_settled_rules_must_exist_and_need_facts(tmp_path: Path, rules: RuleSet) -> None:
+    ids = {r.id for r in rules.rules}
+    path = tmp_path / "d.yaml"
+    settling = GOOD + '    settles: ["embargo-mention"]\n'
+    path.write_text(settling, encoding="utf-8")
+    [entry] = load_determinations(tmp_path, set(rules.places), set(rules.groups), None, ids)
+    assert entry.settles == ["embargo-mention"]
+    path.write_text(settling.replace("embargo-mention", "no-such-rule"), encoding="utf-8")
+    with pytest.raises(RulesError, match="settles unknown rule 'no-such-rule'"):
+        load_determinations(tmp_path, set(rules.places), set(rules.groups), None, ids)
+    open_entry = settling.replace('{all: ["status:permanent_resident"]}', "{}")
+    path.write_text(open_entry, encoding="utf-8")
+    with pytest.raises(RulesError, match="must name the facts"):
+        load_determinations(tmp_path, set(rules.places), set(rules.groups), None, ids)
+
+
+def test_the_shipped_library_settles_only_known_rules(rules: RuleSet) -> None:
+    ids = {r.id for r in rules.rules}
+    entries = load_determinations(FOLDER, set(rules.places), set(rules.groups), None, ids)
+    settling = [e for e in entries if e.settles]
+    assert settling, "the library uses settles"
+    for entry in settling:
+        assert entry.applies_when.all, entry.id  # a settling entry states its situation
+        # Listed parties and controlled items are never settled away.
+        assert any("party:listed" in n or "party:denied" in n for n in entry.applies_when.none)
+
+
 def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
     path = tmp_path / "d.yaml"
     path.write_text("determinations: [unclosed", encoding="utf-8")

@@ -138,6 +138,26 @@ def test_questions_fields_headings_and_contact_lists_are_never_cited(
     assert "ends fundamental research" in draft.text
 
 
+def test_template_field_lines_are_never_cited(writer: ExtractiveWriter) -> None:
+    """The corpus templates mark blanks as "- Field: ... ____"; removing bold markers must
+    not turn the blanks into a sentence that reads like a finding."""
+    fields = _chunk(
+        "- Field: TCP briefing date ____; annual refresher due ____ for every project member\n"
+        "- Field: Item, version, form (hardware, object code, source code, technology) of "
+        "everything the project holds",
+        heading="Training",
+        doc_type="template",
+    )
+    rule = _chunk(
+        "A technology control plan is needed when a project is not fundamental research "
+        "under 15 CFR 734.8 or uses controlled inputs."
+    )
+    draft = writer.write(WriteRequest("What is a TCP?", [fields, rule], [], Level.NONE))
+    assert "briefing date" not in draft.text and "Item, version" not in draft.text
+    assert "Field:" not in draft.text
+    assert "not fundamental research" in draft.text
+
+
 def test_an_example_keeps_its_setting_with_its_conclusion(writer: ExtractiveWriter) -> None:
     example = (
         "Example: a graduate course listed in the university catalog teaches exploit "
