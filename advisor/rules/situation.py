@@ -489,7 +489,8 @@ _PUBLIC = {"published", "public_code", "fundamental_research", "educational", "e
 _GENERIC = {"software", "technology", "data"}
 _MOVES = {"release", "send", "ship", "collaborate", "hire_host", "service", "cloud"}
 _EU = re.compile(
-    r"\b(?:2021/821|EU dual[- ]use|dual[- ]use regulation|BAFA|Annex I|EU\d{3}|"
+    r"\b(?:2021/821|428/2009|Regulation \(E[UC]\)|EU (?:regulations?|law|rules|export|sanctions|"
+    r"member states?)|EU dual[- ]use|dual[- ]use regulation|BAFA|Annex I|EU\d{3}|"
     r"(?:German|French|Dutch|Spanish|Italian|Belgian|Swedish|Finnish|Polish|Austrian|Irish|"
     r"Danish|Czech|Portuguese|EU|European)\s+(?:university|company|institute|startup|lab|"
     r"research|exporter|firm|government))\b|\b(?:I am|I'm|we are|we're)\s+(?:\w+\s+){0,4}in\s+"

@@ -143,6 +143,16 @@ def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
             "enc-eccn-of-open-source-crypto-component",
         ),
         ("What does ECCN mean?", "proc-what-is-an-eccn-and-the-ccl"),
+        (
+            "Is it fine to wire money to relatives in a sanctioned country through an exchange "
+            "office abroad?",
+            "emb-indirect-dealings-through-third-country",
+        ),
+        (
+            "Does the licence question change if we upload the design files instead of "
+            "shipping them on a drive?",
+            "shp-method-of-export-does-not-change-licence",
+        ),
     ],
 )
 def test_the_fitting_determination_is_found(
