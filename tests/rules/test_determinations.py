@@ -105,6 +105,7 @@ def test_the_shipped_library_settles_only_known_rules(rules: RuleSet) -> None:
         assert entry.applies_when.all, entry.id  # a settling entry states its situation
         # Listed parties and controlled items are never settled away.
         assert any("party:listed" in n or "party:denied" in n for n in entry.applies_when.none)
+        assert any("item:controlled_technology" in n for n in entry.applies_when.none), entry.id
 
 
 def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
@@ -115,6 +116,18 @@ def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
     path.write_text(GOOD + "    as_of: 2026-13-45\n", encoding="utf-8")
     with pytest.raises(RulesError):
         load_determination_file(path)
+
+
+@pytest.fixture(scope="module")
+def matcher(real_embeddings, tmp_path_factory):
+    """One engine and one index for the module: embedding every phrasing once, not per case."""
+    cache = tmp_path_factory.mktemp("phrasings")
+    engine = EscalationEngine(RULES, embeddings=real_embeddings)
+    rules = engine.rules
+    entries = load_determinations(
+        FOLDER, set(rules.places), set(rules.groups), None, {r.id for r in rules.rules}
+    )
+    return engine, DeterminationIndex(entries, real_embeddings, cache_dir=cache), cache
 
 
 @pytest.mark.slow
@@ -155,39 +168,33 @@ def test_broken_yaml_and_impossible_dates(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_the_fitting_determination_is_found(
-    real_embeddings, tmp_path: Path, question: str, expected: str
-) -> None:
-    engine = EscalationEngine(RULES, embeddings=real_embeddings)
-    rules = engine.rules
-    entries = load_determinations(FOLDER, set(rules.places), set(rules.groups))
-    index = DeterminationIndex(entries, real_embeddings, cache_dir=tmp_path)
+def test_the_fitting_determination_is_found(matcher, question: str, expected: str) -> None:
+    engine, index, cache = matcher
     text = normalise(question)
     assessment = engine.assess(text)
     match = index.best(
-        real_embeddings.embed_query(text),
+        index.embeddings.embed_query(text),
         set(assessment.situation.facts),
         assessment.level,
         assessment.situation.jurisdictions,
+        assessment.flags,
     )
     assert match is not None and match.determination.id == expected
-    assert match.determination.level.rank >= assessment.level.rank
-    assert list(tmp_path.glob("phrasings-*.npy")), "phrasing vectors are cached on disk"
+    assert match.determination.level.rank >= assessment.level.rank or match.settled
+    assert list(cache.glob("phrasings-*.npy")), "phrasing vectors are cached on disk"
 
 
 @pytest.mark.slow
-def test_a_determination_never_answers_below_the_rules(real_embeddings, tmp_path: Path) -> None:
-    engine = EscalationEngine(RULES, embeddings=real_embeddings)
-    rules = engine.rules
-    entries = load_determinations(FOLDER, set(rules.places), set(rules.groups))
-    index = DeterminationIndex(entries, real_embeddings, cache_dir=tmp_path)
+def test_a_determination_never_answers_below_the_rules(matcher) -> None:
+    engine, index, _ = matcher
     text = "Can I send our unpublished exploit framework to a developer in Tehran?"
     assessment = engine.assess(text)
     assert assessment.level is Level.PROHIBITED
     match = index.best(
-        real_embeddings.embed_query(text),
+        index.embeddings.embed_query(text),
         set(assessment.situation.facts),
         assessment.level,
         assessment.situation.jurisdictions,
+        assessment.flags,
     )
     assert match is None or match.determination.level is Level.PROHIBITED
